@@ -1,0 +1,210 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import twilio from 'twilio';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { ReceiverError } from './errors.js';
+import { EventHub, type ReceiverEvents, type RejectedEvent } from './events.js';
+import { createReceiverMetrics } from './metrics.js';
+import { resolveReceiverOptions, type ReceiverOptions } from './options.js';
+import { repairRecordings, type RepairedRecording } from './repair.js';
+import { MediaStreamSession } from './session.js';
+import { fileSystemStorage } from './storage.js';
+
+/** A running receiver. */
+export interface Receiver {
+  /** The URL a Media Stream should use (`ws://host:port/path`); behind a proxy, use `publicUrl`. */
+  readonly url: string;
+  /** Stream started / stopped, audio levels, anomalies, rejected upgrades. */
+  readonly events: ReceiverEvents;
+  /** The Prometheus registry holding the receiver's metrics (the one passed in, or its own). */
+  readonly registry: Registry;
+  /** Recordings the start-up repair fixed. */
+  readonly repaired: readonly RepairedRecording[];
+  /** Resolves once every session that is open now has finished its recording. */
+  idle(): Promise<void>;
+  /** Stops accepting, finishes every open recording (closing sockets with 1001), closes the port. */
+  close(): Promise<void>;
+}
+
+/** Ceiling the WebSocket library enforces by itself (close 1009), above `maxMessageBytes`. */
+const HARD_MAX_PAYLOAD_FACTOR = 4;
+
+/**
+ * Starts a Media Streams receiver: repairs what a previous run left unfinished, then listens.
+ * Throws `FS_RCV_INVALID_OPTIONS` listing every problem with `options`.
+ */
+export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
+  const o = resolveReceiverOptions(options);
+  const logger = (o.logger ?? pino({ level: 'silent' })).child({ component: 'receiver' });
+  const registry = o.registry ?? new Registry();
+  const metrics = createReceiverMetrics(registry);
+  const events = new EventHub(logger);
+  const storage = o.storage ?? fileSystemStorage;
+  const now = o.now ?? Date.now;
+
+  const repaired = o.repairOnStart
+    ? await repairRecordings(o.recordingsDir, storage, logger, now)
+    : [];
+  metrics.repairedRecordings.inc(repaired.length);
+
+  const sessions = new Set<MediaStreamSession>();
+  const server = createServer((_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
+    res.end('This is a Twilio Media Streams receiver: connect with a WebSocket.\n');
+  });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: o.maxMessageBytes * HARD_MAX_PAYLOAD_FACTOR,
+  });
+  let closing = false;
+
+  const reject = (
+    socket: Duplex,
+    status: number,
+    reason: RejectedEvent['reason'],
+    req: IncomingMessage,
+  ): void => {
+    metrics.rejectedConnections.inc({ reason });
+    const remoteAddress = req.socket.remoteAddress ?? null;
+    logger.warn(
+      { reason, status, remoteAddress, url: req.url },
+      `refused a WebSocket upgrade: ${reason}`,
+    );
+    events.emit('rejected', { reason, remoteAddress });
+    const text = {
+      401: 'Unauthorized',
+      403: 'Forbidden',
+      404: 'Not Found',
+      503: 'Service Unavailable',
+    }[status];
+    socket.end(
+      `HTTP/1.1 ${status} ${text ?? 'Error'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+    );
+  };
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', (error) => {
+      logger.debug({ err: error }, 'socket error during upgrade');
+    });
+    const path = (req.url ?? '/').split('?')[0];
+    if (closing) {
+      socket.end(
+        'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+      );
+      return;
+    }
+    if (path !== o.path) {
+      reject(socket, 404, 'not-found', req);
+      return;
+    }
+    if (o.authToken !== undefined) {
+      const header = req.headers['x-twilio-signature'];
+      const signature = Array.isArray(header) ? header[0] : header;
+      if (signature === undefined || signature === '') {
+        reject(socket, 401, 'missing-signature', req);
+        return;
+      }
+      // Twilio signs the URL it was given (wss://…, no query, so no params): twilio-facts §1.
+      if (!twilio.validateRequest(o.authToken, signature, o.publicUrl ?? url, {})) {
+        reject(socket, 403, 'bad-signature', req);
+        return;
+      }
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      accept(ws, req);
+    });
+  });
+
+  const accept = (ws: WebSocket, req: IncomingMessage): void => {
+    const session = new MediaStreamSession(
+      {
+        close: (code, reason) => {
+          ws.close(code, reason);
+        },
+      },
+      {
+        recordingsDir: o.recordingsDir,
+        storage,
+        now,
+        logger,
+        metrics,
+        events,
+        reorderWindowMs: o.reorderWindowMs,
+        flushIntervalMs: o.flushIntervalMs,
+        maxMessageBytes: o.maxMessageBytes,
+        maxBufferedBytes: o.maxBufferedBytes,
+        maxForwardJumpMs: o.maxForwardJumpMs,
+        nameParameter: o.nameParameter,
+      },
+      req.socket.remoteAddress ?? null,
+    );
+    sessions.add(session);
+    void session.finished.then(() => sessions.delete(session));
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) {
+        session.onBinary();
+        return;
+      }
+      const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      session.onText(buffer.toString('utf8'), buffer.length);
+    });
+    ws.on('error', (error: Error & { code?: string }) => {
+      const code =
+        error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+          ? 'FS_RCV_MESSAGE_TOO_LARGE'
+          : 'FS_RCV_INVALID_MESSAGE';
+      session.onSocketError(
+        new ReceiverError(code, `WebSocket protocol error: ${error.message}`, { cause: error }),
+      );
+    });
+    ws.on('close', (code: number) => {
+      session.onClose(code);
+    });
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (error) => {
+    logger.error({ err: error }, 'receiver HTTP server error');
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `ws://${host}:${address.port}${o.path}`;
+  logger.info(
+    { url, recordingsDir: o.recordingsDir, signatures: o.authToken !== undefined },
+    'receiver listening',
+  );
+
+  return {
+    url,
+    events,
+    registry,
+    repaired,
+    async idle() {
+      await Promise.all([...sessions].map((s) => s.finished));
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      const serverClosed = new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
+      await Promise.all([...sessions].map((s) => s.shutdown()));
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await serverClosed;
+      logger.info('receiver closed');
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { StreamTimeline, type CommittedSegment } from './timeline.js';
+
+/** Expands committed segments into the bytes they stand for. */
+function flatten(segments: readonly CommittedSegment[]): number[] {
+  return segments.flatMap((s) =>
+    s.kind === 'audio' ? [...s.bytes] : new Array<number>(s.bytes).fill(0xff),
+  );
+}
+
+const frame = (value: number, ms = 20): Uint8Array => new Uint8Array(ms * 8).fill(value);
+
+describe('StreamTimeline', () => {
+  it('places frames by timestamp, fills gaps with silence and reports them', () => {
+    const t = new StreamTimeline(['inbound'], 0);
+    t.place('inbound', 0, frame(1));
+    t.place('inbound', 60, frame(2));
+    const result = t.commit(true);
+    const bytes = flatten(result.segments);
+    expect(bytes).toHaveLength(80 * 8);
+    expect(bytes.slice(0, 160).every((b) => b === 1)).toBe(true);
+    expect(bytes.slice(160, 480).every((b) => b === 0xff)).toBe(true);
+    expect(bytes.slice(480).every((b) => b === 2)).toBe(true);
+    expect(result.gaps).toEqual([{ track: 'inbound', atMs: 20, durationMs: 40 }]);
+  });
+
+  it('interleaves two tracks sample by sample and keeps a late-starting track aligned', () => {
+    const t = new StreamTimeline(['inbound', 'outbound'], 0);
+    t.place('inbound', 0, frame(1));
+    t.place('inbound', 20, frame(1));
+    t.place('outbound', 20, frame(2));
+    const result = t.commit(true);
+    const bytes = flatten(result.segments);
+    expect(bytes).toHaveLength(40 * 8 * 2);
+    // First 20 ms: inbound audio on channel 1, silence on channel 2.
+    expect(bytes.slice(0, 320).every((b, i) => b === (i % 2 === 0 ? 1 : 0xff))).toBe(true);
+    expect(bytes.slice(320).every((b, i) => b === (i % 2 === 0 ? 1 : 2))).toBe(true);
+    expect(result.gaps).toEqual([{ track: 'outbound', atMs: 0, durationMs: 20 }]);
+  });
+
+  it('counts duplicates, places out-of-order frames inside the window and drops late ones', () => {
+    const t = new StreamTimeline(['inbound'], 40);
+    expect(t.place('inbound', 0, frame(1)).kind).toBe('placed');
+    expect(t.place('inbound', 40, frame(3))).toEqual({
+      kind: 'placed',
+      outOfOrder: false,
+      overlap: false,
+    });
+    expect(t.place('inbound', 20, frame(2))).toEqual({
+      kind: 'placed',
+      outOfOrder: true,
+      overlap: false,
+    });
+    expect(t.place('inbound', 20, frame(2)).kind).toBe('duplicate');
+    t.place('inbound', 100, frame(4));
+    const first = t.commit(false);
+    expect(first.toMs).toBe(80);
+    expect(t.place('inbound', 60, frame(9)).kind).toBe('late');
+    const rest = t.commit(true);
+    const bytes = flatten([...first.segments, ...rest.segments]);
+    expect(bytes.slice(0, 480)).toEqual([...frame(1), ...frame(2), ...frame(3)]);
+    expect(bytes.slice(480, 800).every((b) => b === 0xff)).toBe(true);
+    expect(rest.gaps).toEqual([{ track: 'inbound', atMs: 60, durationMs: 40 }]);
+  });
+
+  it('reports one level per track per second of the timeline', () => {
+    const t = new StreamTimeline(['inbound', 'outbound'], 0);
+    for (let ms = 0; ms < 1500; ms += 20) t.place('inbound', ms, frame(0x80));
+    const levels = t.commit(true).levels;
+    expect(levels.map((l) => [l.track, l.second])).toEqual([
+      ['inbound', 0],
+      ['inbound', 1],
+      ['outbound', 0],
+      ['outbound', 1],
+    ]);
+    expect(levels[0]?.rmsDbfs).toBeGreaterThan(-1);
+    expect(levels[2]?.rmsDbfs).toBe(-100);
+  });
+});
