@@ -1,0 +1,851 @@
+/**
+ * The use cases of the stream controller. Every driver (TaskRouter webhooks, the Flex plugin API,
+ * stream status callbacks, Twilio Functions) calls these same functions. Each use case:
+ * - runs under a per-call lock, so two events for one call never interleave;
+ * - is idempotent and order-tolerant: it decides from the stored state, so a duplicate or replayed
+ *   event changes nothing and an end seen before its start leaves an ended segment with no stream;
+ * - never throws Twilio failures: they are retried (429/5xx), end the call's segments (call gone) or
+ *   are recorded on the segment. Only bad input throws an `FsError` (4xx).
+ */
+import type { ControllerConfig } from './config.js';
+import { createFsError, isFsError, type FsErrorCode } from './errors.js';
+import {
+  currentStream,
+  isSegmentLive,
+  isStreamLive,
+  pauseLifecycle,
+  segmentLifecycle,
+  streamLifecycle,
+  tracksUsedBy,
+  type RecordedError,
+  type Segment,
+  type SegmentEndReason,
+  type SegmentStream,
+  type StreamStopReason,
+  type TransferMode,
+} from './model.js';
+import { parseStreamName, streamNameFor, streamParametersFor } from './naming.js';
+import type { Clock, IdGenerator, Logger, SegmentStore, VoicePort } from './ports.js';
+import { classifyVoiceError, isVoiceApiError } from './ports.js';
+import { createKeyedSerializer, type KeyedSerializer } from './serialize.js';
+import { createStreamStrategy, type StreamStrategy } from './strategies.js';
+
+/** Everything the use cases need, passed in (style §1). */
+export interface ControllerDeps {
+  voice: VoicePort;
+  store: SegmentStore;
+  clock: Clock;
+  logger: Logger;
+  newId: IdGenerator;
+  config: ControllerConfig;
+  /** Jitter source in [0, 1); `Math.random` when absent. */
+  random?: () => number;
+  /** Share one serializer between controllers of one process; a new one when absent. */
+  serializer?: KeyedSerializer;
+}
+
+/**
+ * `applied`: state changed. `duplicate`: the event was already applied. `ignored`: nothing to do
+ * (e.g. accepted for a segment that already ended). `failed`: the change was recorded but Twilio
+ * (or protection) failed; see `error`.
+ */
+export type UseCaseOutcome = 'applied' | 'duplicate' | 'ignored' | 'failed';
+
+/** What every use case returns: the outcome, a sentence for logs/HTTP, the segments concerned. */
+export interface UseCaseResult {
+  outcome: UseCaseOutcome;
+  detail: string;
+  segments: Segment[];
+  error?: RecordedError;
+}
+
+/** A reservation was accepted: a segment starts. */
+export interface ReservationAcceptedInput {
+  reservationSid: string;
+  taskSid: string;
+  workerSid: string;
+  /** `task.attributes.call_sid`, set by `<Enqueue>` (twilio-facts §6). */
+  customerCallSid: string;
+  conferenceSid?: string;
+  /** Required when the configured leg is `worker`. */
+  workerCallSid?: string;
+  transferMode?: TransferMode;
+}
+
+/** Reservation events that end a segment (TaskRouter `reservation.*`, twilio-facts §6–7). */
+export type ReservationEndEvent = 'wrapup' | 'completed' | 'canceled' | 'rescinded' | 'timeout';
+
+/** A reservation left: its segment ends (or is recorded ended if not yet seen). */
+export interface ReservationEndedInput {
+  reservationSid: string;
+  taskSid: string;
+  workerSid: string;
+  customerCallSid: string;
+  event: ReservationEndEvent;
+}
+
+/** A task was canceled or completed: all its live segments end. */
+export interface TaskEndedInput {
+  taskSid: string;
+  customerCallSid: string;
+  event: 'canceled' | 'completed';
+}
+
+/** An agent's own call leg ended. */
+export interface WorkerLegEndedInput {
+  customerCallSid: string;
+  workerCallSid: string;
+}
+
+/** A Media Streams status callback (twilio-facts §2), mapped to camelCase by the adapter. */
+export interface StreamStatusInput {
+  callSid: string;
+  streamSid: string;
+  streamName: string;
+  event: 'stream-started' | 'stream-stopped' | 'stream-error';
+  error?: string;
+}
+
+/** Pause (PCI) or resume a segment's streaming. */
+export interface PauseInput {
+  reservationSid: string;
+  /** When the request comes from an agent: must be the segment's worker. */
+  actorWorkerSid?: string;
+  reason?: string;
+  /** Makes a retried request a no-op. */
+  idempotencyKey?: string;
+}
+
+/** Make the customer leg safe before a transfer (twiml strategy; a no-op for rest). */
+export interface PrepareTransferInput {
+  reservationSid: string;
+  actorWorkerSid?: string;
+}
+
+/** The controller's use cases, bound to their ports. */
+export interface StreamController {
+  reservationAccepted(input: ReservationAcceptedInput): Promise<UseCaseResult>;
+  reservationEnded(input: ReservationEndedInput): Promise<UseCaseResult>;
+  taskEnded(input: TaskEndedInput): Promise<UseCaseResult>;
+  workerLegEnded(input: WorkerLegEndedInput): Promise<UseCaseResult>;
+  /** The customer's call ended (hang-up): every live segment ends, no Twilio request is made. */
+  callEnded(input: { customerCallSid: string }): Promise<UseCaseResult>;
+  streamStatus(input: StreamStatusInput): Promise<UseCaseResult>;
+  pause(input: PauseInput): Promise<UseCaseResult>;
+  resume(input: PauseInput): Promise<UseCaseResult>;
+  prepareTransfer(input: PrepareTransferInput): Promise<UseCaseResult>;
+  /** The call's segments in order, with their streams and pauses. */
+  segmentsOfCall(customerCallSid: string): Promise<Segment[]>;
+}
+
+const SID_BODY = /^[0-9a-fA-F]{32}$/;
+
+/** True when `value` looks like a Twilio SID with the given two-letter prefix (`CA`, `WR`, …). */
+export function isSid(value: unknown, prefix: string): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length === 34 &&
+    value.startsWith(prefix) &&
+    SID_BODY.test(value.slice(2))
+  );
+}
+
+function requireSid(value: unknown, prefix: string, field: string): void {
+  if (!isSid(value, prefix)) {
+    throw createFsError(
+      'FS_ERR_INVALID_INPUT',
+      `${field} must be a Twilio SID starting with ${prefix} followed by 32 hex digits; got ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+function requireOneOf(value: unknown, allowed: readonly string[], field: string): void {
+  if (typeof value !== 'string' || !allowed.includes(value)) {
+    throw createFsError(
+      'FS_ERR_INVALID_INPUT',
+      `${field} must be one of ${allowed.join(', ')}; got ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+const RESERVATION_END_EVENTS: readonly ReservationEndEvent[] = [
+  'wrapup',
+  'completed',
+  'canceled',
+  'rescinded',
+  'timeout',
+];
+
+interface Ctx {
+  deps: ControllerDeps;
+  strategy: StreamStrategy;
+}
+
+/** One use case's view of one call: its segments, changed in memory, written back by `flush`. */
+class CallWork {
+  private readonly changed = new Set<Segment>();
+
+  constructor(
+    readonly ctx: Ctx,
+    readonly customerCallSid: string,
+    readonly segments: Segment[],
+  ) {}
+
+  touch(segment: Segment): void {
+    this.changed.add(segment);
+  }
+
+  async flush(): Promise<void> {
+    for (const segment of this.segments) {
+      if (!this.changed.has(segment)) continue;
+      const saved = await this.ctx.deps.store.put(segment, segment.version);
+      segment.version = saved.version;
+    }
+    this.changed.clear();
+  }
+}
+
+function now(work: CallWork): number {
+  return work.ctx.deps.clock.now();
+}
+
+function logFields(segment: Segment, stream?: SegmentStream): Record<string, unknown> {
+  return {
+    callSid: segment.customerCallSid,
+    taskSid: segment.taskSid,
+    reservationSid: segment.reservationSid,
+    segmentId: segment.id,
+    ...(stream === undefined ? {} : { streamName: stream.name, streamSid: stream.sid }),
+  };
+}
+
+/** Turns a port or strategy failure into a {@link RecordedError}. */
+function recordFor(at: number, error: unknown): RecordedError {
+  if (isFsError(error)) {
+    return { at, code: error.code, twilioCode: null, httpStatus: null, message: error.message };
+  }
+  if (isVoiceApiError(error)) {
+    const kind = classifyVoiceError(error);
+    const code: FsErrorCode =
+      kind === 'retryable'
+        ? 'FS_ERR_TWILIO_UNAVAILABLE'
+        : kind === 'call-gone'
+          ? 'FS_ERR_CALL_GONE'
+          : 'FS_ERR_TWILIO_REJECTED';
+    return { at, code, twilioCode: error.code, httpStatus: error.status, message: error.message };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { at, code: 'FS_ERR_TWILIO_REJECTED', twilioCode: null, httpStatus: null, message };
+}
+
+function recordOn(work: CallWork, segment: Segment, error: RecordedError): void {
+  segment.errors.push(error);
+  work.touch(segment);
+  work.ctx.deps.logger.error(
+    { ...logFields(segment), code: error.code, twilioCode: error.twilioCode },
+    error.message,
+  );
+}
+
+function setStreamState(
+  work: CallWork,
+  segment: Segment,
+  stream: SegmentStream,
+  to: SegmentStream['state'],
+  action: string,
+  reason?: StreamStopReason,
+): void {
+  stream.state = streamLifecycle.assert(stream.state, to, action);
+  if (to === 'streaming') stream.startedAt ??= now(work);
+  if (to === 'stopped' || to === 'failed') {
+    stream.endedAt = now(work);
+    stream.stopReason = reason ?? null;
+  }
+  work.touch(segment);
+}
+
+function liveTracksOn(work: CallWork, callSid: string): number {
+  let used = 0;
+  for (const segment of work.segments) {
+    for (const stream of segment.streams) {
+      if (stream.callSid === callSid && isStreamLive(stream)) used += tracksUsedBy(stream.track);
+    }
+  }
+  return used;
+}
+
+/**
+ * The call is gone (20404/21220 on a start or redirect, or the customer hung up): every live
+ * segment ends with `call-ended`, every stream still counted is marked stopped. Twilio stops
+ * streams itself when their call ends, so no request is made.
+ */
+function endCall(work: CallWork, error: RecordedError | null, origin: Segment | null): void {
+  if (error !== null && origin !== null) recordOn(work, origin, error);
+  for (const segment of work.segments) {
+    if (isSegmentLive(segment)) markEnded(work, segment, 'call-ended');
+    const stream = currentStream(segment);
+    if (stream !== undefined && (isStreamLive(stream) || stream.state === 'deferred')) {
+      setStreamState(work, segment, stream, 'stopped', 'stop', 'call-ended');
+    }
+  }
+}
+
+function markEnded(work: CallWork, segment: Segment, reason: SegmentEndReason): void {
+  segment.state = segmentLifecycle.assert(segment.state, 'ended', 'end');
+  segment.endedAt = now(work);
+  segment.endReason = reason;
+  for (const pause of segment.pauses) {
+    if (pause.state === 'open') closePause(work, pause);
+  }
+  work.touch(segment);
+}
+
+function closePause(work: CallWork, pause: Segment['pauses'][number]): void {
+  pause.state = pauseLifecycle.assert(pause.state, 'closed', 'close');
+  pause.endedAt = now(work);
+  pause.durationMs = pause.endedAt - pause.startedAt;
+}
+
+/** Handles a failed start/stop request. Returns the recorded error. */
+function handleFailure(
+  work: CallWork,
+  segment: Segment,
+  stream: SegmentStream,
+  error: unknown,
+  during: 'start' | 'stop',
+): RecordedError {
+  const recorded = recordFor(now(work), error);
+  const kind = classifyVoiceError(error);
+  if (during === 'stop' && isVoiceApiError(error) && error.code === 20404) {
+    // Stopping an unknown or already stopped stream answers 404/20404 (UNCONFIRMED, twilio-facts
+    // §2): either way the stream no longer runs, which is what the stop wanted.
+    if (isStreamLive(stream))
+      setStreamState(work, segment, stream, 'stopped', 'stop', 'segment-ended');
+    return recorded;
+  }
+  if (kind === 'call-gone') {
+    endCall(work, recorded, segment);
+    return recorded;
+  }
+  stream.error = recorded;
+  if (during === 'start' && isStreamLive(stream)) {
+    setStreamState(work, segment, stream, 'failed', 'fail', 'start-failed');
+  }
+  // A failed stop leaves the stream as it was: Twilio may still be streaming it, and the
+  // budget must keep counting it.
+  recordOn(work, segment, recorded);
+  return recorded;
+}
+
+async function requestStart(
+  work: CallWork,
+  segment: Segment,
+  stream: SegmentStream,
+): Promise<RecordedError | null> {
+  const { logger } = work.ctx.deps;
+  stream.requestedAt = now(work);
+  work.touch(segment);
+  try {
+    const outcome = await work.ctx.strategy.start(segment, stream);
+    stream.sid ??= outcome.sid;
+    for (const warning of outcome.warnings) recordOn(work, segment, recordFor(now(work), warning));
+    logger.info(logFields(segment, stream), 'stream start requested');
+    return null;
+  } catch (error) {
+    return handleFailure(work, segment, stream, error, 'start');
+  }
+}
+
+/**
+ * Adds stream run `continuation` to an active segment: started at once if the call's track
+ * budget has room, otherwise `deferred` with the reason.
+ */
+async function startStream(work: CallWork, segment: Segment): Promise<RecordedError | null> {
+  const { config, logger } = work.ctx.deps;
+  const continuation = segment.streams.length;
+  const leg = config.leg;
+  const callSid = leg === 'customer' ? segment.customerCallSid : segment.workerCallSid;
+  if (callSid === null) {
+    // Checked on input; a segment without its worker leg cannot stream on it.
+    const error = recordFor(
+      now(work),
+      createFsError('FS_ERR_INVALID_INPUT', `segment ${segment.id} has no worker call SID`),
+    );
+    recordOn(work, segment, error);
+    return error;
+  }
+  const stream: SegmentStream = {
+    continuation,
+    name: streamNameFor(segment.reservationSid, continuation),
+    state: 'starting',
+    sid: null,
+    callSid,
+    leg,
+    track: config.track,
+    strategy: config.strategy,
+    parameters: {},
+    deferredReason: null,
+    requestedAt: null,
+    startedAt: null,
+    endedAt: null,
+    stopReason: null,
+    error: null,
+  };
+  stream.parameters = streamParametersFor(segment, stream);
+  const used = liveTracksOn(work, callSid);
+  const needed = tracksUsedBy(config.track);
+  segment.streams.push(stream);
+  work.touch(segment);
+  if (used + needed > config.maxTracksPerCall) {
+    stream.state = 'deferred';
+    stream.deferredReason = `track budget: ${used} of ${config.maxTracksPerCall} forked tracks already in use on call ${callSid} and ${config.track} needs ${needed}; starts when another stream stops`;
+    logger.warn(logFields(segment, stream), stream.deferredReason);
+    return null;
+  }
+  return requestStart(work, segment, stream);
+}
+
+/** Starts deferred streams, oldest segment first, while the budget has room. */
+async function startDeferred(work: CallWork): Promise<void> {
+  const { config } = work.ctx.deps;
+  for (const segment of work.segments) {
+    const stream = currentStream(segment);
+    if (segment.state !== 'active' || stream?.state !== 'deferred') continue;
+    if (liveTracksOn(work, stream.callSid) + tracksUsedBy(stream.track) > config.maxTracksPerCall) {
+      continue;
+    }
+    setStreamState(work, segment, stream, 'starting', 'start');
+    stream.deferredReason = null;
+    await requestStart(work, segment, stream);
+  }
+}
+
+/** Stops the segment's current stream (if it runs or waits) for `reason`. */
+async function stopStream(
+  work: CallWork,
+  segment: Segment,
+  reason: StreamStopReason,
+): Promise<RecordedError | null> {
+  const stream = currentStream(segment);
+  if (stream === undefined) return null;
+  if (stream.state === 'deferred') {
+    setStreamState(work, segment, stream, 'stopped', 'stop', reason);
+    return null;
+  }
+  if (!isStreamLive(stream)) return null;
+  try {
+    const { warnings } = await work.ctx.strategy.stop(segment, stream);
+    for (const warning of warnings) recordOn(work, segment, recordFor(now(work), warning));
+  } catch (error) {
+    return handleFailure(work, segment, stream, error, 'stop');
+  }
+  if (isStreamLive(stream)) setStreamState(work, segment, stream, 'stopped', 'stop', reason);
+  work.ctx.deps.logger.info(logFields(segment, stream), `stream stopped (${reason})`);
+  return null;
+}
+
+/** Ends a live segment: its stream stops first, then waiting segments may take the freed tracks. */
+async function endSegment(
+  work: CallWork,
+  segment: Segment,
+  reason: SegmentEndReason,
+): Promise<RecordedError | null> {
+  if (!isSegmentLive(segment)) return null;
+  markEnded(work, segment, reason);
+  const error = await stopStream(work, segment, 'segment-ended');
+  await startDeferred(work);
+  return error;
+}
+
+function result(
+  outcome: UseCaseOutcome,
+  detail: string,
+  segments: Segment[],
+  error?: RecordedError | null,
+): UseCaseResult {
+  const copies = segments.map((s) => structuredClone(s));
+  if (error !== null && error !== undefined) {
+    return { outcome: outcome === 'applied' ? 'failed' : outcome, detail, segments: copies, error };
+  }
+  return { outcome, detail, segments: copies };
+}
+
+function newSegment(
+  work: CallWork,
+  input: Omit<ReservationAcceptedInput, 'transferMode'> & { transferMode: TransferMode },
+  state: 'active' | 'ended',
+): Segment {
+  const previous = work.segments[work.segments.length - 1];
+  const segment: Segment = {
+    id: work.ctx.deps.newId(),
+    version: 0,
+    index: work.segments.length,
+    previousSegmentId: previous?.id ?? null,
+    customerCallSid: input.customerCallSid,
+    taskSid: input.taskSid,
+    reservationSid: input.reservationSid,
+    workerSid: input.workerSid,
+    conferenceSid: input.conferenceSid ?? null,
+    workerCallSid: input.workerCallSid ?? null,
+    transferMode: input.transferMode,
+    state,
+    startedAt: state === 'active' ? now(work) : null,
+    endedAt: null,
+    endReason: null,
+    pauses: [],
+    streams: [],
+    errors: [],
+  };
+  work.segments.push(segment);
+  work.touch(segment);
+  return segment;
+}
+
+function checkOwner(segment: Segment, actorWorkerSid: string | undefined): void {
+  if (actorWorkerSid !== undefined && actorWorkerSid !== segment.workerSid) {
+    throw createFsError(
+      'FS_ERR_NOT_SEGMENT_OWNER',
+      `worker ${actorWorkerSid} may not act on reservation ${segment.reservationSid}, which belongs to worker ${segment.workerSid}`,
+    );
+  }
+}
+
+/**
+ * Creates the controller: the use cases bound to `deps`, each serialised per customer call.
+ * Throws nothing at creation; `deps.config` is already validated by `createControllerConfig`.
+ */
+export function createStreamController(deps: ControllerDeps): StreamController {
+  const ctx: Ctx = {
+    deps,
+    strategy: createStreamStrategy({
+      voice: deps.voice,
+      clock: deps.clock,
+      logger: deps.logger,
+      random: deps.random ?? Math.random,
+      config: deps.config,
+    }),
+  };
+  const serializer = deps.serializer ?? createKeyedSerializer();
+
+  function onCall<T>(customerCallSid: string, task: (work: CallWork) => Promise<T>): Promise<T> {
+    return serializer.run(customerCallSid, async () => {
+      const work = new CallWork(ctx, customerCallSid, await deps.store.listByCall(customerCallSid));
+      try {
+        return await task(work);
+      } finally {
+        await work.flush();
+      }
+    });
+  }
+
+  async function segmentByReservation(reservationSid: string): Promise<Segment> {
+    requireSid(reservationSid, 'WR', 'reservationSid');
+    const segment = await deps.store.getByReservation(reservationSid);
+    if (segment === null) {
+      throw createFsError(
+        'FS_ERR_SEGMENT_NOT_FOUND',
+        `no segment for reservation ${reservationSid}: it was never accepted here`,
+      );
+    }
+    return segment;
+  }
+
+  function find(work: CallWork, reservationSid: string): Segment {
+    const segment = work.segments.find((s) => s.reservationSid === reservationSid);
+    if (segment === undefined) {
+      throw createFsError(
+        'FS_ERR_SEGMENT_NOT_FOUND',
+        `no segment for reservation ${reservationSid}`,
+      );
+    }
+    return segment;
+  }
+
+  return {
+    async reservationAccepted(input) {
+      requireSid(input.reservationSid, 'WR', 'reservationSid');
+      requireSid(input.taskSid, 'WT', 'taskSid');
+      requireSid(input.workerSid, 'WK', 'workerSid');
+      requireSid(input.customerCallSid, 'CA', 'customerCallSid');
+      if (input.conferenceSid !== undefined) requireSid(input.conferenceSid, 'CF', 'conferenceSid');
+      if (input.workerCallSid !== undefined) requireSid(input.workerCallSid, 'CA', 'workerCallSid');
+      if (deps.config.leg === 'worker' && input.workerCallSid === undefined) {
+        throw createFsError(
+          'FS_ERR_INVALID_INPUT',
+          "workerCallSid is required when streaming the worker leg (leg 'worker')",
+        );
+      }
+      const transferMode = input.transferMode ?? 'none';
+      requireOneOf(transferMode, ['none', 'warm', 'cold'], 'transferMode');
+      return onCall(input.customerCallSid, async (work) => {
+        const existing = work.segments.find((s) => s.reservationSid === input.reservationSid);
+        if (existing !== undefined) {
+          return existing.state === 'ended'
+            ? result('ignored', `segment already ended (${existing.endReason ?? 'unknown'})`, [
+                existing,
+              ])
+            : result('duplicate', 'segment already started', [existing]);
+        }
+        const segment = newSegment(work, { ...input, transferMode }, 'active');
+        deps.logger.info(logFields(segment), 'segment started');
+        const error = await startStream(work, segment);
+        const stream = currentStream(segment);
+        const detail =
+          stream?.state === 'deferred'
+            ? `stream deferred: ${stream.deferredReason ?? ''}`
+            : 'segment started';
+        return result('applied', detail, [segment], error);
+      });
+    },
+
+    async reservationEnded(input) {
+      requireSid(input.reservationSid, 'WR', 'reservationSid');
+      requireSid(input.taskSid, 'WT', 'taskSid');
+      requireSid(input.workerSid, 'WK', 'workerSid');
+      requireSid(input.customerCallSid, 'CA', 'customerCallSid');
+      requireOneOf(input.event, RESERVATION_END_EVENTS, 'event');
+      return onCall(input.customerCallSid, async (work) => {
+        const existing = work.segments.find((s) => s.reservationSid === input.reservationSid);
+        if (existing === undefined) {
+          // Order tolerance: the end arrived before the accept. Remember the segment as ended,
+          // so the late `accepted` starts nothing.
+          const segment = newSegment(work, { ...input, transferMode: 'none' }, 'ended');
+          segment.endedAt = now(work);
+          segment.endReason = input.event;
+          deps.logger.warn(logFields(segment), `reservation ${input.event} seen before accepted`);
+          return result('applied', 'segment recorded as ended before it was accepted', [segment]);
+        }
+        if (existing.state === 'ended') {
+          return result('duplicate', `segment already ended (${existing.endReason ?? ''})`, [
+            existing,
+          ]);
+        }
+        const error = await endSegment(work, existing, input.event);
+        return result('applied', `segment ended (${input.event})`, [existing], error);
+      });
+    },
+
+    async taskEnded(input) {
+      requireSid(input.taskSid, 'WT', 'taskSid');
+      requireSid(input.customerCallSid, 'CA', 'customerCallSid');
+      requireOneOf(input.event, ['canceled', 'completed'], 'event');
+      return onCall(input.customerCallSid, async (work) => {
+        const live = work.segments.filter((s) => s.taskSid === input.taskSid && isSegmentLive(s));
+        if (live.length === 0) return result('duplicate', 'no live segment of this task', []);
+        let firstError: RecordedError | null = null;
+        for (const segment of live) {
+          const error = await endSegment(work, segment, `task-${input.event}`);
+          firstError ??= error;
+        }
+        return result('applied', `${live.length} segment(s) ended`, live, firstError);
+      });
+    },
+
+    async workerLegEnded(input) {
+      requireSid(input.customerCallSid, 'CA', 'customerCallSid');
+      requireSid(input.workerCallSid, 'CA', 'workerCallSid');
+      return onCall(input.customerCallSid, async (work) => {
+        const live = work.segments.filter(
+          (s) => s.workerCallSid === input.workerCallSid && isSegmentLive(s),
+        );
+        if (live.length === 0) return result('ignored', 'no live segment on this worker leg', []);
+        let firstError: RecordedError | null = null;
+        for (const segment of live) {
+          const error = await endSegment(work, segment, 'worker-left');
+          firstError ??= error;
+        }
+        return result('applied', 'segment ended (worker left)', live, firstError);
+      });
+    },
+
+    async callEnded(input) {
+      requireSid(input.customerCallSid, 'CA', 'customerCallSid');
+      return onCall(input.customerCallSid, (work) => {
+        const live = work.segments.filter(isSegmentLive);
+        endCall(work, null, null);
+        return Promise.resolve(
+          live.length === 0
+            ? result('duplicate', 'no live segment on this call', [])
+            : result('applied', `${live.length} segment(s) ended (call ended)`, live),
+        );
+      });
+    },
+
+    async streamStatus(input) {
+      requireSid(input.callSid, 'CA', 'callSid');
+      requireSid(input.streamSid, 'MZ', 'streamSid');
+      requireOneOf(input.event, ['stream-started', 'stream-stopped', 'stream-error'], 'event');
+      if (typeof input.streamName !== 'string') {
+        throw createFsError('FS_ERR_INVALID_INPUT', 'streamName must be a string');
+      }
+      const parsed = parseStreamName(input.streamName);
+      let customerCallSid: string | null = null;
+      if (parsed !== null) {
+        customerCallSid =
+          (await deps.store.getByReservation(parsed.reservationSid))?.customerCallSid ?? null;
+      } else {
+        const onCustomerLeg = await deps.store.listByCall(input.callSid);
+        if (onCustomerLeg.some((s) => s.streams.some((t) => t.sid === input.streamSid))) {
+          customerCallSid = input.callSid;
+        }
+      }
+      if (customerCallSid === null) {
+        return result('ignored', `stream ${input.streamName} is not one of ours`, []);
+      }
+      return onCall(customerCallSid, async (work) => {
+        let segment: Segment | undefined;
+        let stream: SegmentStream | undefined;
+        for (const candidate of work.segments) {
+          const match = candidate.streams.find((t) =>
+            parsed === null
+              ? t.sid === input.streamSid
+              : candidate.reservationSid === parsed.reservationSid &&
+                t.continuation === parsed.continuation,
+          );
+          if (match !== undefined) {
+            segment = candidate;
+            stream = match;
+            break;
+          }
+        }
+        if (segment === undefined || stream === undefined) {
+          return result('ignored', `no stream named ${input.streamName}`, []);
+        }
+        // A TwiML-started stream's SID is first learned here.
+        if (stream.sid === null) {
+          stream.sid = input.streamSid;
+          work.touch(segment);
+        }
+        if (input.event === 'stream-started') {
+          if (stream.state !== 'starting') {
+            return result('duplicate', `stream is ${stream.state}`, [segment]);
+          }
+          setStreamState(work, segment, stream, 'streaming', 'confirm');
+          return result('applied', 'stream streaming', [segment]);
+        }
+        if (!isStreamLive(stream)) {
+          return result('duplicate', `stream is already ${stream.state}`, [segment]);
+        }
+        if (input.event === 'stream-stopped') {
+          setStreamState(work, segment, stream, 'stopped', 'stop', 'stopped-externally');
+          await startDeferred(work);
+          return result('applied', 'stream stopped by Twilio', [segment]);
+        }
+        stream.error = {
+          at: now(work),
+          code: 'FS_ERR_TWILIO_REJECTED',
+          twilioCode: null,
+          httpStatus: null,
+          message: input.error ?? 'stream-error without a message',
+        };
+        setStreamState(work, segment, stream, 'failed', 'fail', 'stream-error');
+        const failures = segment.streams.filter((t) => t.stopReason === 'stream-error').length;
+        let error: RecordedError | null = null;
+        let detail = 'stream failed';
+        if (segment.state === 'active' && failures <= deps.config.maxStreamRestarts) {
+          // Self-heal: the same segment, next continuation (bounded by maxStreamRestarts).
+          error = await startStream(work, segment);
+          detail = `stream failed; restarted as continuation ${segment.streams.length - 1}`;
+        } else if (segment.state === 'active') {
+          error = recordFor(
+            now(work),
+            createFsError(
+              'FS_ERR_STREAM_RESTARTS_EXHAUSTED',
+              `stream failed ${failures} times; not restarting (maxStreamRestarts=${deps.config.maxStreamRestarts})`,
+            ),
+          );
+          recordOn(work, segment, error);
+          detail = 'stream failed; restarts exhausted';
+        }
+        await startDeferred(work);
+        return result('applied', detail, [segment], error);
+      });
+    },
+
+    async pause(input) {
+      const found = await segmentByReservation(input.reservationSid);
+      checkOwner(found, input.actorWorkerSid);
+      return onCall(found.customerCallSid, async (work) => {
+        const segment = find(work, input.reservationSid);
+        const key = input.idempotencyKey ?? null;
+        if (key !== null && segment.pauses.some((p) => p.pauseKey === key)) {
+          return result('duplicate', 'pause already applied', [segment]);
+        }
+        if (segment.state !== 'active') {
+          return result(
+            segment.state === 'paused' ? 'duplicate' : 'ignored',
+            `segment is ${segment.state}`,
+            [segment],
+          );
+        }
+        segment.state = segmentLifecycle.assert(segment.state, 'paused', 'pause');
+        segment.pauses.push({
+          state: 'open',
+          by: input.actorWorkerSid ?? 'system',
+          reason: input.reason ?? null,
+          pauseKey: key,
+          resumeKey: null,
+          startedAt: now(work),
+          endedAt: null,
+          durationMs: null,
+        });
+        work.touch(segment);
+        const error = await stopStream(work, segment, 'paused');
+        await startDeferred(work);
+        return result('applied', 'segment paused', [segment], error);
+      });
+    },
+
+    async resume(input) {
+      const found = await segmentByReservation(input.reservationSid);
+      checkOwner(found, input.actorWorkerSid);
+      return onCall(found.customerCallSid, async (work) => {
+        const segment = find(work, input.reservationSid);
+        const key = input.idempotencyKey ?? null;
+        if (key !== null && segment.pauses.some((p) => p.resumeKey === key)) {
+          return result('duplicate', 'resume already applied', [segment]);
+        }
+        if (segment.state !== 'paused') {
+          return result(
+            segment.state === 'active' ? 'duplicate' : 'ignored',
+            `segment is ${segment.state}`,
+            [segment],
+          );
+        }
+        const pause = segment.pauses.find((p) => p.state === 'open');
+        if (pause !== undefined) {
+          closePause(work, pause);
+          pause.resumeKey = key;
+        }
+        segment.state = segmentLifecycle.assert(segment.state, 'active', 'resume');
+        work.touch(segment);
+        const error = await startStream(work, segment);
+        return result('applied', 'segment resumed', [segment], error);
+      });
+    },
+
+    async prepareTransfer(input) {
+      const found = await segmentByReservation(input.reservationSid);
+      checkOwner(found, input.actorWorkerSid);
+      return onCall(found.customerCallSid, async (work) => {
+        const segment = find(work, input.reservationSid);
+        if (!isSegmentLive(segment)) return result('ignored', 'segment already ended', [segment]);
+        try {
+          const done = await ctx.strategy.prepareTransfer(segment);
+          work.touch(segment);
+          return result('applied', `customer leg ${done}`, [segment]);
+        } catch (error) {
+          const recorded = recordFor(now(work), error);
+          if (classifyVoiceError(error) === 'call-gone') endCall(work, recorded, segment);
+          else recordOn(work, segment, recorded);
+          return result('applied', 'customer leg could not be protected', [segment], recorded);
+        }
+      });
+    },
+
+    async segmentsOfCall(customerCallSid) {
+      requireSid(customerCallSid, 'CA', 'customerCallSid');
+      return deps.store.listByCall(customerCallSid);
+    },
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * The ports the core needs from the outside world. Adapters implement them (the `twilio` SDK for
+ * `VoicePort`, a file store, pino for `Logger`); tests use the honest fakes in `testing/`.
+ */
+import type { Segment, StreamTrack } from './model.js';
+
+/** Parameters of `POST /Calls/{CallSid}/Streams.json` (twilio-facts §2), in camelCase. */
+export interface CreateStreamRequest {
+  /** Absolute `wss://` URL without a query string. */
+  url: string;
+  name: string;
+  track: StreamTrack;
+  statusCallback?: string;
+  /** Sent as `Parameter1.Name`/`Parameter1.Value` … (at most 99 pairs). */
+  parameters: Readonly<Record<string, string>>;
+}
+
+/** Twilio's Stream resource, as far as the core reads it. */
+export interface StreamResource {
+  sid: string;
+  name: string | null;
+  status: 'in-progress' | 'stopped';
+}
+
+/** Twilio's conference Participant resource, as far as the core reads it (twilio-facts §4). */
+export interface ParticipantResource {
+  callSid: string;
+  conferenceSid: string;
+  hold: boolean;
+  endConferenceOnExit: boolean;
+}
+
+/**
+ * The Twilio Voice REST operations the core uses, shaped on the v2010 API. Every method either
+ * resolves with Twilio's answer or rejects with a {@link VoiceApiError}.
+ */
+export interface VoicePort {
+  /** `POST /Calls/{callSid}/Streams.json` (CreateStream). */
+  createStream(callSid: string, request: CreateStreamRequest): Promise<StreamResource>;
+  /** `POST /Calls/{callSid}/Streams/{sidOrName}.json` with `Status=stopped` (UpdateStream). */
+  stopStream(callSid: string, sidOrName: string): Promise<StreamResource>;
+  /** `POST /Calls/{callSid}.json` with inline `Twiml` (≤ 4000 characters). */
+  updateCallTwiml(callSid: string, twiml: string): Promise<void>;
+  /** `GET /Conferences.json?FriendlyName={name}&Status=in-progress`: the `CF…` SID or null. */
+  findInProgressConference(friendlyName: string): Promise<string | null>;
+  /** `GET /Conferences/{conferenceSid}/Participants/{callSid}.json`. */
+  fetchParticipant(conferenceSid: string, callSid: string): Promise<ParticipantResource>;
+  /** `POST /Conferences/{conferenceSid}/Participants/{callSid}.json` (EndConferenceOnExit, Hold). */
+  updateParticipant(
+    conferenceSid: string,
+    callSid: string,
+    update: { endConferenceOnExit?: boolean; hold?: boolean },
+  ): Promise<ParticipantResource>;
+}
+
+/**
+ * How the core treats a Twilio failure: `retryable` (429, 5xx, no answer: retried with backoff),
+ * `call-gone` (20404 / 21220: the call ended), or `other` (recorded on the segment).
+ */
+export type VoiceErrorKind = 'retryable' | 'call-gone' | 'other';
+
+/**
+ * The error every `VoicePort` method rejects with. The adapter wraps the SDK's `RestException`
+ * once (style §6): `status` is the HTTP status (0 when Twilio did not answer), `code` Twilio's code.
+ */
+export class VoiceApiError extends Error {
+  override readonly name = 'VoiceApiError';
+  readonly status: number;
+  readonly code: number | null;
+  /** From a `Retry-After` header, when Twilio sent one with a 429. */
+  readonly retryAfterMs: number | null;
+
+  constructor(
+    init: { status: number; code: number | null; message: string; retryAfterMs?: number },
+    options?: { cause?: unknown },
+  ) {
+    super(init.message, options);
+    this.status = init.status;
+    this.code = init.code;
+    this.retryAfterMs = init.retryAfterMs ?? null;
+  }
+}
+
+/** True when `value` is a {@link VoiceApiError}. */
+export function isVoiceApiError(value: unknown): value is VoiceApiError {
+  return value instanceof VoiceApiError;
+}
+
+/**
+ * Classifies a port failure. 20404 (not found, also answered for calls that already ended, per
+ * twilio-python#877) and 21220 (call not in-progress, twilio.com/docs/api/errors/21220) mean the
+ * call is gone; 429/20429 and 5xx are worth retrying (twilio-facts §5). Anything that is not a
+ * `VoiceApiError` is a bug in an adapter and counts as `other`.
+ */
+export function classifyVoiceError(error: unknown): VoiceErrorKind {
+  if (!isVoiceApiError(error)) return 'other';
+  if (error.code === 20404 || error.code === 21220) return 'call-gone';
+  if (error.status === 0 || error.status === 429 || error.code === 20429) return 'retryable';
+  if (error.status >= 500) return 'retryable';
+  return 'other';
+}
+
+/** Time, as the core sees it: injected so tests drive it (see `testing/fake-clock.ts`). */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves after `ms` milliseconds of this clock's time. */
+  sleep(ms: number): Promise<void>;
+}
+
+/** Structured logging, a subset of pino's API (a pino logger fits as is). */
+export interface Logger {
+  debug(fields: Record<string, unknown>, message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Makes a new, unique segment id. */
+export type IdGenerator = () => string;
+
+/**
+ * Where segments live. Writes are optimistic: `put` fails with `FS_ERR_STORE_CONFLICT` unless the
+ * stored version equals `expectedVersion` (`0` = must not exist yet), and returns the segment with
+ * its new version. Reads return copies the caller may change.
+ */
+export interface SegmentStore {
+  get(segmentId: string): Promise<Segment | null>;
+  getByReservation(reservationSid: string): Promise<Segment | null>;
+  /** The call's segments ordered by `index`. */
+  listByCall(customerCallSid: string): Promise<Segment[]>;
+  put(segment: Segment, expectedVersion: number): Promise<Segment>;
+}
