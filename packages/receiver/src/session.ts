@@ -319,12 +319,8 @@ export class MediaStreamSession {
         throw error;
       }
     }
-    if (this.state !== 'recording') return;
-    this.writeSidecar(recording);
-    recording.timer = setInterval(() => {
-      this.commit(recording, false);
-    }, this.ctx.flushIntervalMs);
-    recording.timer.unref();
+    // Announced even when the stream already ended while the files were opening, so every
+    // streamStopped has its streamStarted.
     this.ctx.events.emit('streamStarted', {
       streamSid: start.streamSid,
       callSid: start.callSid,
@@ -335,6 +331,12 @@ export class MediaStreamSession {
       wavPath: recording.wavPath,
       sidecarPath: recording.sidecarPath,
     });
+    if (this.state !== 'recording') return;
+    this.writeSidecar(recording);
+    recording.timer = setInterval(() => {
+      this.commit(recording, false);
+    }, this.ctx.flushIntervalMs);
+    recording.timer.unref();
   }
 
   private onMedia(recording: Recording, media: MediaMessage): void {

@@ -1,0 +1,198 @@
+import { cp, appendFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  WAV_HEADER_BYTES,
+  fileSystemStorage,
+  readWavHeader,
+  startReceiver,
+  type AnomalyEvent,
+  type RecordingStorage,
+  type StreamStoppedEvent,
+} from '../src/index.js';
+import {
+  TestStream,
+  constantFrame,
+  readSidecar,
+  readWav,
+  soxInfo,
+  tempDir,
+  waitFor,
+} from './helpers.js';
+
+let dir: string;
+let remove: () => Promise<void>;
+
+beforeEach(async () => {
+  ({ dir, remove } = await tempDir());
+});
+afterEach(async () => {
+  await remove();
+});
+
+/** The real file system, except that audio writes to files named `slow*` wait for `release()`. */
+function slowDisk(): { storage: RecordingStorage; release: () => void } {
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const storage: RecordingStorage = {
+    ...fileSystemStorage,
+    async createExclusive(path) {
+      const file = await fileSystemStorage.createExclusive(path);
+      if (!path.includes('/slow')) return file;
+      return {
+        async write(bytes, position) {
+          if (position >= WAV_HEADER_BYTES) await gate;
+          await file.write(bytes, position);
+        },
+        close: () => file.close(),
+      };
+    },
+  };
+  return {
+    storage,
+    release: () => {
+      release();
+    },
+  };
+}
+
+describe('a slow disk', () => {
+  it('never blocks other sessions, and a full buffer is recorded as silence and reported', async () => {
+    const { storage, release } = slowDisk();
+    const registry = new Registry();
+    const receiver = await startReceiver({
+      recordingsDir: dir,
+      registry,
+      storage,
+      flushIntervalMs: 100,
+      maxBufferedBytes: 64 * 1024,
+    });
+    const stopped: StreamStoppedEvent[] = [];
+    const anomalies: AnomalyEvent[] = [];
+    receiver.events.on('streamStopped', (e) => stopped.push(e));
+    receiver.events.on('anomaly', (e) => anomalies.push(e));
+    try {
+      const slow = await TestStream.connect(receiver.url);
+      slow.start(['inbound', 'outbound'], { streamName: 'slow' });
+      const fast = await TestStream.connect(receiver.url);
+      fast.start(['inbound'], { streamName: 'fast' });
+      // 10 s of stereo (160 kB) cannot fit a 64 kB buffer behind a blocked disk; 3 s of mono
+      // (24 kB) always fits, so only the slow session may overflow.
+      for (let at = 0; at < 10_000; at += 20) {
+        slow.media('inbound', at, constantFrame(0x44));
+        slow.media('outbound', at, constantFrame(0x45));
+        if (at < 3000) fast.media('inbound', at, constantFrame(0x46));
+      }
+      fast.stop();
+      slow.stop();
+      await waitFor(
+        () => stopped.some((e) => e.streamSid === fast.streamSid),
+        'the fast recording',
+      );
+      expect(stopped.map((e) => e.streamSid)).toEqual([fast.streamSid]);
+      await waitFor(
+        () => anomalies.some((a) => a.kind === 'overflow'),
+        'an overflow to be reported',
+      );
+      release();
+      await waitFor(() => stopped.length === 2, 'the slow recording');
+
+      const fastWav = await readWav(stopped[0]?.wavPath ?? '');
+      expect(fastWav.byChannel[0]?.every((b) => b === 0x46)).toBe(true);
+      expect(fastWav.durationMs).toBe(3000);
+
+      const slowEvent = stopped[1];
+      const overflows = slowEvent?.sidecar.anomalies.overflows ?? [];
+      expect(overflows.length).toBeGreaterThan(0);
+      const wav = await readWav(slowEvent?.wavPath ?? '');
+      expect(wav.durationMs).toBe(10_000);
+      expect(await soxInfo(slowEvent?.wavPath ?? '')).toMatchObject({
+        channels: 2,
+        samples: 80_000,
+      });
+      // Audio where it was buffered, silence exactly where it overflowed: the timeline holds.
+      const inside = (ms: number): boolean =>
+        overflows.some((o) => ms >= o.atMs && ms < o.atMs + o.durationMs);
+      for (let ms = 0; ms < 10_000; ms += 10) {
+        const expected = inside(ms) ? [0xff, 0xff] : [0x44, 0x45];
+        expect([wav.byChannel[0]?.[ms * 8], wav.byChannel[1]?.[ms * 8]]).toEqual(expected);
+      }
+      const lostMs = overflows.reduce((sum, o) => sum + o.durationMs, 0);
+      expect(lostMs).toBeGreaterThan(0);
+      expect(lostMs).toBeLessThan(10_000);
+      expect(
+        anomalies.filter((a) => a.kind === 'overflow').every((a) => a.streamSid === slow.streamSid),
+      ).toBe(true);
+      expect(await registry.metrics()).toMatch(
+        /flex_streams_receiver_buffer_overflows_total [1-9]/,
+      );
+    } finally {
+      release();
+      await receiver.close();
+    }
+  });
+});
+
+describe('crash safety', () => {
+  it('keeps the header consistent while recording, and repairs an unfinished recording on the next start', async () => {
+    const first = await startReceiver({ recordingsDir: join(dir, 'live'), flushIntervalMs: 100 });
+    const wavPaths: string[] = [];
+    first.events.on('streamStarted', (e) => wavPaths.push(e.wavPath));
+    const stream = await TestStream.connect(first.url);
+    stream.start(['inbound', 'outbound'], { streamName: 'crash' });
+    for (let at = 0; at < 1000; at += 20) {
+      stream.media('inbound', at, constantFrame(0x55));
+      stream.media('outbound', at, constantFrame(0x56));
+    }
+    // Flushed up to the reorder window (200 ms) before the newest audio: 800 ms, stereo.
+    await waitFor(async () => {
+      const path = wavPaths[0];
+      if (path === undefined) return false;
+      const file = await readFile(path);
+      const header = readWavHeader(file);
+      return header?.dataBytes === 800 * 16 && file.length === WAV_HEADER_BYTES + 800 * 16;
+    }, 'the first flushes');
+    const sidecarOnDisk = await readSidecar(join(dir, 'live', stream.callSid, 'crash.json'));
+    expect(sidecarOnDisk.endedAt).toBeNull();
+    // The on-disk state at this moment is what a SIGKILL would leave; add half a sample frame
+    // written after the last header update, as a kill between the two writes would.
+    const crashed = join(dir, 'crashed');
+    await cp(join(dir, 'live'), crashed, { recursive: true });
+    const wavPath = join(crashed, stream.callSid, 'crash.wav');
+    await appendFile(wavPath, Uint8Array.of(0x55, 0x56, 0x55));
+    expect(await soxInfo(wavPath)).toMatchObject({ channels: 2, samples: 6400 });
+    stream.stop();
+    await first.close();
+
+    const second = await startReceiver({ recordingsDir: crashed });
+    try {
+      expect(second.repaired).toEqual([
+        { wavPath, headerRepaired: true, sidecarClosed: true, durationMs: 800.125 },
+      ]);
+      expect(await soxInfo(wavPath)).toMatchObject({
+        channels: 2,
+        sampleRate: 8000,
+        samples: 6401,
+      });
+      const wav = await readWav(wavPath);
+      expect(wav.byChannel[0]?.every((b) => b === 0x55)).toBe(true);
+      expect(wav.byChannel[1]?.every((b) => b === 0x56)).toBe(true);
+      const sidecar = await readSidecar(join(crashed, stream.callSid, 'crash.json'));
+      expect(sidecar).toMatchObject({
+        endReason: 'error',
+        error: { code: 'FS_RCV_UNCLEAN_SHUTDOWN' },
+        durationMs: 800.125,
+      });
+      expect(sidecar.endedAt).not.toBeNull();
+      expect(sidecar.notes.join(' ')).toContain('Repaired on start');
+    } finally {
+      await second.close();
+    }
+    const third = await startReceiver({ recordingsDir: crashed });
+    expect(third.repaired).toEqual([]);
+    await third.close();
+  });
+});
