@@ -1,0 +1,230 @@
+import Fastify, { type FastifyError } from 'fastify';
+import pino, { type Logger } from 'pino';
+import qs from 'qs';
+import { BEEP_MS, PLAY_MS, SAY_MS_PER_CHAR, SOUNDS, partyVoice } from './audio/index.js';
+import { registerControlRoutes, type ApiKeyStore } from './control/routes.js';
+import { buildState, type EmulatorState } from './control/state.js';
+import { TwilioApiError, twilioErrors } from './errors.js';
+import { EventLog, type EmulatorEvent } from './events.js';
+import { absoluteUrl } from './http/params.js';
+import { registerTwilioRoutes } from './http/twilio-routes.js';
+import type {
+  CallAudioSource,
+  Clock,
+  MediaStreamsClient,
+  MediaStreamsListener,
+} from './media/ports.js';
+import { newSecret, newSid } from './model/ids.js';
+import { CallModel } from './model/model.js';
+import { createWebhookSender } from './webhooks/sender.js';
+
+/** Options of `startEmulator`. */
+export interface EmulatorOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: a free port. */
+  port?: number;
+  /** Generated when omitted: `AC` + 32 hex digits. */
+  accountSid?: string;
+  /** Generated when omitted: 32 hex digits. */
+  authToken?: string;
+  /** Default: silent. */
+  logger?: Logger;
+}
+
+/** A running emulator. */
+export interface Emulator {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string;
+  readonly accountSid: string;
+  readonly authToken: string;
+  /** Places an inbound call (a customer dialing in) that runs `twiml` or fetches `url`. */
+  placeInboundCall(input: {
+    from: string;
+    to: string;
+    twiml?: string;
+    url?: string;
+    voiceHz?: number;
+  }): Promise<{ callSid: string }>;
+  /** The party hangs up. */
+  hangup(callSid: string): Promise<void>;
+  /** Same JSON as `GET /_emulator/state`. */
+  state(): EmulatorState;
+  /** Same JSON as `GET /_emulator/events?since=SEQ` (its `events` array). */
+  events(sinceSeq?: number): EmulatorEvent[];
+  /** Stops every stream (sending `stop`) and closes the server. */
+  close(): Promise<void>;
+}
+
+/** The media engine factory; `index.ts` passes the real Media Streams client. */
+export type MediaClientFactory = (deps: {
+  audio: CallAudioSource;
+  clock: Clock;
+  listener: MediaStreamsListener;
+  authToken: string;
+  logger: Logger;
+}) => MediaStreamsClient;
+
+function parseBasicAuth(header: string | undefined): { user: string; pass: string } | null {
+  if (header?.startsWith('Basic ') !== true) return null;
+  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return null;
+  return { user: decoded.slice(0, colon), pass: decoded.slice(colon + 1) };
+}
+
+/** Starts the emulator on `host:port` with the given media engine. */
+export async function startEmulatorWith(
+  options: EmulatorOptions,
+  createMediaClient: MediaClientFactory,
+): Promise<Emulator> {
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const accountSid = options.accountSid ?? newSid('AC');
+  const authToken = options.authToken ?? newSecret();
+  if (!/^AC[0-9a-f]{32}$/i.test(accountSid))
+    throw new Error(`accountSid must be AC + 32 hex digits, got '${accountSid}'`);
+  const events = new EventLog();
+  const apiKeys: ApiKeyStore = new Map();
+  const clock: Clock = { now: () => performance.now() };
+  const model = new CallModel({
+    accountSid,
+    clock,
+    logger,
+    events,
+    audio: {
+      partyVoice,
+      sounds: SOUNDS,
+      beepMs: BEEP_MS,
+      sayMsPerChar: SAY_MS_PER_CHAR,
+      playMs: PLAY_MS,
+    },
+    webhooks: createWebhookSender({ authToken, events, logger }),
+    createMediaClient: (listener, audio) =>
+      createMediaClient({ audio, clock, listener, authToken, logger }),
+  });
+
+  const app = Fastify({
+    logger: false,
+    routerOptions: { querystringParser: (s: string) => qs.parse(s) },
+  });
+  // Twilio request bodies are form-encoded; repeated keys become arrays (twilio-facts §5).
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_request, body, done) => {
+      done(null, qs.parse(body as string, { depth: 0, arrayLimit: 1000, parameterLimit: 10_000 }));
+    },
+  );
+
+  // HTTP Basic auth: AccountSid:AuthToken or an API key SK…:secret (twilio-facts §5).
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!request.url.startsWith('/2010-04-01/')) {
+      done();
+      return;
+    }
+    const credentials = parseBasicAuth(request.headers.authorization);
+    const valid =
+      credentials !== null &&
+      ((credentials.user === accountSid && credentials.pass === authToken) ||
+        apiKeys.get(credentials.user)?.secret === credentials.pass);
+    if (!valid) {
+      done(twilioErrors.authenticate());
+      return;
+    }
+    const pathAccount = /^\/2010-04-01\/Accounts\/([^/.?]+)/.exec(request.url)?.[1];
+    // UNCONFIRMED: another account's SID in the path answers 404 / 20404.
+    if (pathAccount !== undefined && pathAccount !== accountSid) {
+      done(twilioErrors.notFound(request.url.split('?')[0] ?? request.url));
+      return;
+    }
+    done();
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (!request.url.startsWith('/2010-04-01/')) return;
+    events.append('rest.request', {
+      method: request.method,
+      path: request.url.split('?')[0],
+      operation: request.routeOptions.config.operation ?? null,
+      status: reply.statusCode,
+    });
+  });
+
+  app.setErrorHandler(async (error: FastifyError | TwilioApiError, request, reply) => {
+    if (error instanceof TwilioApiError) {
+      if (error.status === 401) void reply.header('WWW-Authenticate', 'Basic realm="Twilio API"');
+      return reply.code(error.status).send(error.toJSON());
+    }
+    if (typeof error.statusCode === 'number' && error.statusCode < 500) {
+      return reply
+        .code(error.statusCode)
+        .send(new TwilioApiError(20001, error.statusCode, error.message).toJSON());
+    }
+    logger.error({ err: error, url: request.url }, 'emulator fault while answering a request');
+    return reply.code(500).send(new TwilioApiError(20500, 500, 'Internal Server Error').toJSON());
+  });
+
+  app.setNotFoundHandler(async (request, reply) =>
+    reply.code(404).send(twilioErrors.notFound(request.url.split('?')[0] ?? request.url).toJSON()),
+  );
+
+  registerTwilioRoutes(app, model);
+
+  const placeInboundCall = (input: {
+    from: string;
+    to: string;
+    twiml?: string;
+    url?: string;
+    voiceHz?: number;
+  }): { callSid: string } => {
+    const source =
+      input.twiml !== undefined
+        ? { kind: 'twiml' as const, twiml: input.twiml }
+        : input.url !== undefined
+          ? { kind: 'url' as const, url: absoluteUrl(input.url), method: 'POST' as const }
+          : undefined;
+    if (source === undefined) throw twilioErrors.missingUrl('url or twiml');
+    const call = model.createCall({
+      from: input.from,
+      to: input.to,
+      direction: 'inbound',
+      source,
+      ...(input.voiceHz === undefined ? {} : { voiceHz: input.voiceHz }),
+    });
+    return { callSid: call.sid };
+  };
+  const state = (): EmulatorState => buildState(model);
+  const readEvents = (sinceSeq?: number): EmulatorEvent[] => events.since(sinceSeq);
+  registerControlRoutes(app, { model, apiKeys, placeInboundCall, state, events: readEvents });
+
+  await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('emulator: no TCP address');
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info({ url, accountSid }, 'emulator listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    accountSid,
+    authToken,
+    placeInboundCall: (input) => Promise.resolve().then(() => placeInboundCall(input)),
+    hangup: (callSid) =>
+      Promise.resolve().then(() => {
+        const call = model.calls.get(callSid);
+        if (call === undefined) throw twilioErrors.notFound(`/_emulator/calls/${callSid}`);
+        events.append('control', { action: 'hangup', callSid });
+        model.endCall(call, 'completed');
+      }),
+    state,
+    events: readEvents,
+    close: () => {
+      closing ??= (async () => {
+        await model.close();
+        await app.close();
+      })();
+      return closing;
+    },
+  };
+}

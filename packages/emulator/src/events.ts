@@ -1,0 +1,63 @@
+/**
+ * The emulator's ordered event log, read through `GET /_emulator/events?since=SEQ` and
+ * `Emulator.events()`. Every entry has a `seq` (1, 2, …), an ISO time and a `type`; the other keys
+ * depend on the type (see the README's event table). Later steps add their own types (TaskRouter,
+ * Flex) through the same `append`.
+ */
+export type EmulatorEventType =
+  | 'rest.request'
+  | 'call.created'
+  | 'call.status'
+  | 'twiml.fetch'
+  | 'twiml.verb'
+  | 'twiml.error'
+  | 'conference.start'
+  | 'conference.join'
+  | 'conference.leave'
+  | 'conference.hold'
+  | 'conference.unhold'
+  | 'conference.mute'
+  | 'conference.unmute'
+  | 'conference.modify'
+  | 'conference.end'
+  | 'stream.create'
+  | 'stream.started'
+  | 'stream.stopped'
+  | 'stream.error'
+  | 'stream.refused'
+  | 'webhook'
+  | 'control';
+
+/** One entry of the event log. */
+export interface EmulatorEvent {
+  readonly seq: number;
+  /** ISO 8601 wall-clock time. */
+  readonly at: string;
+  readonly type: EmulatorEventType | (string & {});
+  readonly [key: string]: unknown;
+}
+
+/** An append-only, ordered log of everything the emulator saw and did. */
+export class EventLog {
+  readonly #events: EmulatorEvent[] = [];
+
+  /** Appends one event and returns it. */
+  append(
+    type: EmulatorEventType | (string & {}),
+    fields: Record<string, unknown> = {},
+  ): EmulatorEvent {
+    const event: EmulatorEvent = {
+      ...fields,
+      seq: this.#events.length + 1,
+      at: new Date().toISOString(),
+      type,
+    };
+    this.#events.push(event);
+    return event;
+  }
+
+  /** Every event whose `seq` is greater than `sinceSeq` (all of them by default), in order. */
+  since(sinceSeq = 0): EmulatorEvent[] {
+    return this.#events.slice(Math.max(0, sinceSeq));
+  }
+}
