@@ -435,6 +435,19 @@ describe('rest strategy (default)', () => {
     expect(t.running()).toEqual([]);
   });
 
+  it('a worker leg that is gone ends only that agent segment', async () => {
+    const t = setup({ leg: 'worker', track: 'inbound_track' });
+    await t.accept(t.a);
+    t.voice.hangUp(t.b.callSid);
+    const result = await t.accept(t.b, 'warm');
+    expect(result.error?.code).toBe('FS_ERR_CALL_GONE');
+    expect((await t.segments()).map((s) => [s.state, s.endReason])).toEqual([
+      ['active', null],
+      ['ended', 'worker-left'],
+    ]);
+    expect(t.voice.streams(t.a.callSid, 'in-progress')).toHaveLength(1);
+  });
+
   it('rejects malformed input with FS_ERR_INVALID_INPUT and stores nothing', async () => {
     const t = setup();
     const bad = t.controller.reservationAccepted({

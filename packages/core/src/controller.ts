@@ -323,6 +323,14 @@ function handleFailure(
       setStreamState(work, segment, stream, 'stopped', 'stop', 'segment-ended');
     return recorded;
   }
+  if (kind === 'call-gone' && stream.leg === 'worker') {
+    // The agent's own leg is gone: only this segment ends; the customer's call goes on.
+    recordOn(work, segment, recorded);
+    if (isStreamLive(stream))
+      setStreamState(work, segment, stream, 'stopped', 'stop', 'call-ended');
+    if (isSegmentLive(segment)) markEnded(work, segment, 'worker-left');
+    return recorded;
+  }
   if (kind === 'call-gone') {
     endCall(work, recorded, segment);
     return recorded;

@@ -64,6 +64,9 @@ export function createFakeClock(startMs = Date.UTC(2026, 0, 1)): FakeClock {
       const watched = promise.finally(() => {
         settled = true;
       });
+      // Handled here so a rejection is not reported as unhandled while time is still moving;
+      // the caller still receives it from the returned promise.
+      watched.catch(() => undefined);
       let idleRounds = 0;
       while (!isSettled()) {
         await flush();
