@@ -280,3 +280,47 @@ describe('Media Streams client: gaps', () => {
     });
   });
 });
+
+describe('Media Streams client: silence skipping', () => {
+  it('with skipSilentFrames, leaves silent frames unsent and timestamps show the gap', async () => {
+    const server = await startServer();
+    const audio = new FakeCallAudio();
+    const client = createMediaStreamsClient({
+      audio,
+      clock: realClock,
+      listener: new RecordingListener(),
+      authToken: AUTH_TOKEN,
+      logger: pino({ level: 'silent' }),
+      skipSilentFrames: true,
+    });
+    cleanups.push(
+      () => client.close(),
+      () => server.close(),
+    );
+    audio.set('CA1', 'inbound', [CUSTOMER]);
+    const streamSpec = spec(`${server.origin}/s`, { tracks: ['inbound'] });
+    client.open(streamSpec);
+    const connection = await connectionOf(server);
+    await waitFor(() => mediaOf(connection).length >= 5, '5 frames');
+    audio.set('CA1', 'inbound', []);
+    await waitFor(
+      () => (client.stats(streamSpec.streamSid)?.skippedByTrack.inbound ?? 0) >= 5,
+      '5 silent frames',
+    );
+    audio.set('CA1', 'inbound', [CUSTOMER]);
+    const sent = mediaOf(connection).length;
+    await waitFor(() => mediaOf(connection).length >= sent + 5, '5 more frames');
+    await client.stop(streamSpec.streamSid);
+
+    const frames = mediaOf(connection);
+    const timestamps = frames.map((m) => Number(m.media.timestamp));
+    const jumps = timestamps.slice(1).map((t, i) => t - (timestamps[i] ?? 0));
+    const skipped = client.stats(streamSpec.streamSid)?.skippedByTrack.inbound ?? 0;
+    expect(jumps.filter((jump) => jump !== 20)).toEqual([20 + skipped * 20]);
+    for (const frame of frames) {
+      expect(detectTones(decodeMulawBase64(frame.media.payload ?? ''), ALL_TONES_HZ)).toEqual([
+        CUSTOMER.frequencyHz,
+      ]);
+    }
+  });
+});

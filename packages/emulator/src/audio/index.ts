@@ -17,7 +17,13 @@ export {
   type Tone,
 } from './voices.js';
 export { MULAW_SILENCE, decodeMulaw, decodeMulawBase64, encodeMulaw } from './mulaw.js';
-export { createFrameRenderer, renderPcm, synthesizeMulaw, type FrameRenderer } from './synth.js';
+export {
+  createFrameRenderer,
+  isAudible,
+  renderPcm,
+  synthesizeMulaw,
+  type FrameRenderer,
+} from './synth.js';
 export {
   detectTones,
   detectTonesByWindow,

@@ -10,7 +10,7 @@ import { SAMPLE_RATE, type Tone } from './voices.js';
 const TWO_PI = 2 * Math.PI;
 
 /** Whether a tone is renderable: finite frequency and a positive, finite gain. */
-function isAudible(tone: Tone): boolean {
+export function isAudible(tone: Tone): boolean {
   return Number.isFinite(tone.frequencyHz) && Number.isFinite(tone.gain) && tone.gain > 0;
 }
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import { createFrameRenderer, type FrameRenderer } from '../audio/synth.js';
+import { createFrameRenderer, isAudible, type FrameRenderer } from '../audio/synth.js';
 import { SAMPLE_RATE } from '../audio/voices.js';
 import { twilioSignature } from '../webhooks/signature.js';
 import { STREAM_ERRORS, type StreamErrorKind } from './errors.js';
@@ -38,6 +38,12 @@ export interface MediaStreamsClientOptions {
   readonly frameMs?: number;
   /** How long the WebSocket upgrade may take before the stream fails with 31901 (default 10 s). */
   readonly connectTimeoutMs?: number;
+  /**
+   * Leave frames with no audible sound unsent (default false), as Twilio may do on some calls
+   * (twilio-facts §1, [2ND]: Phonic-Co/phonic-node PR #32): receivers must place audio by
+   * `timestamp`. Skipped frames count in `skippedByTrack`.
+   */
+  readonly skipSilentFrames?: boolean;
 }
 
 /** Extra wake-ups are at least this far apart: with many streams, one tick serves them all. */
@@ -105,6 +111,7 @@ export function createMediaStreamsClient(options: MediaStreamsClientOptions): Me
   const { audio, clock, listener, authToken, logger } = options;
   const frameMs = options.frameMs ?? 20;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  const skipSilentFrames = options.skipSilentFrames ?? false;
   const samplesPerFrame = (frameMs * SAMPLE_RATE) / 1000;
   if (!Number.isInteger(samplesPerFrame) || samplesPerFrame <= 0) {
     throw new RangeError(`frameMs must be a positive multiple of 0.125 ms, got ${frameMs}`);
@@ -221,10 +228,12 @@ export function createMediaStreamsClient(options: MediaStreamsClientOptions): Me
       }
       return;
     }
-    const payload = renderer.render(
-      soundsOf(record, track, frameStartMs),
-      record.firstSample + k * samplesPerFrame,
-    );
+    const sounds = soundsOf(record, track, frameStartMs);
+    if (skipSilentFrames && !sounds.some(isAudible)) {
+      record.skipped[track]++;
+      return;
+    }
+    const payload = renderer.render(sounds, record.firstSample + k * samplesPerFrame);
     record.sequenceNumber++;
     record.chunks[track]++;
     record.frames[track]++;
