@@ -202,6 +202,20 @@ describe('Media Streams client: failures mid-stream', () => {
     expect(listener.errorsOf(stream.streamSid)).toEqual([31903]);
   });
 
+  it('reports a protocol violation by the server as 31924', async () => {
+    const server = await startServer();
+    cleanups.push(() => server.close());
+    const { listener, client } = setup();
+    const stream = spec(`${server.origin}/x`);
+    client.open(stream);
+    const connection = await connectionOf(server);
+    await waitFor(() => mediaOf(connection).length >= 2, 'frames');
+    // Larger than the 64 KiB the client accepts from a server that should send nothing.
+    connection.socket.send('x'.repeat(100_000));
+    await waitFor(() => listener.errorsOf(stream.streamSid).length > 0, 'the error');
+    expect(listener.errorsOf(stream.streamSid)).toEqual([31924]);
+  });
+
   it('logs 31950 once when the server sends binary frames, and keeps streaming', async () => {
     const server = await startServer();
     cleanups.push(() => server.close());
