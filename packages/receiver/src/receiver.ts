@@ -45,6 +45,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const storage = o.storage ?? fileSystemStorage;
   const now = o.now ?? Date.now;
 
+  // Created up front so a folder that cannot be written fails the start, not the first call.
+  await storage.mkdir(o.recordingsDir);
   const repaired = o.repairOnStart
     ? await repairRecordings(o.recordingsDir, storage, logger, now)
     : [];

@@ -4,7 +4,9 @@ import { UsageError, type Command, type CommandIo } from './command.js';
  * Every sub-command, loaded only when it is run so that `--help` stays fast and one command's
  * dependencies never slow another down.
  */
-const commands: Record<string, () => Promise<Command>> = {};
+const commands: Record<string, () => Promise<Command>> = {
+  receiver: async () => (await import('./commands/receiver.js')).receiverCommand,
+};
 
 function overview(): string {
   const names = Object.keys(commands).sort();

@@ -1,0 +1,85 @@
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { isReceiverError, startReceiver } from '@flex-streams/receiver';
+import { UsageError, untilStopSignal, type Command } from '../command.js';
+
+const usage = `Usage: flex-streams receiver --recordings DIR [options]
+
+Runs the Twilio Media Streams receiver: every stream is recorded to DIR/<CallSid>/<name>.wav with
+a JSON sidecar. Prints one JSON line on stdout when ready:
+  {"event":"listening","url":"ws://127.0.0.1:PORT/PATH"}
+Logs go to stderr. SIGTERM or SIGINT finishes open recordings and exits 0.
+
+Options:
+  --recordings DIR     folder for recordings (required; created if missing)
+  --port N             port to listen on (default 0: a free port)
+  --host HOST          interface to listen on (default 127.0.0.1)
+  --path PATH          WebSocket path (default /media)
+  --auth-token T       Twilio auth token: validate X-Twilio-Signature on every upgrade
+  --public-url URL     the wss:// URL Twilio is given, used for signature validation behind a
+                       proxy (default: the receiver's own URL)
+  --log-level LEVEL    pino level for stderr logs (default info)
+  -h, --help           show this help`;
+
+/** `flex-streams receiver`: the Media Streams receiver as a long-running process. */
+export const receiverCommand: Command = {
+  summary: 'Record every Twilio Media Stream to WAV + JSON sidecar',
+  usage,
+  async run(argv, io) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: [...argv],
+        strict: true,
+        allowPositionals: false,
+        options: {
+          recordings: { type: 'string' },
+          port: { type: 'string' },
+          host: { type: 'string' },
+          path: { type: 'string' },
+          'auth-token': { type: 'string' },
+          'public-url': { type: 'string' },
+          'log-level': { type: 'string' },
+        },
+      }));
+    } catch (error) {
+      throw new UsageError(error instanceof Error ? error.message : String(error));
+    }
+    if (values.recordings === undefined) throw new UsageError('--recordings DIR is required');
+    const port = values.port === undefined ? 0 : Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535 || values.port === '') {
+      throw new UsageError(`--port must be an integer from 0 to 65535, not '${values.port ?? ''}'`);
+    }
+    const level = values['log-level'] ?? 'info';
+    if (!Object.hasOwn(pino.levels.values, level) && level !== 'silent') {
+      throw new UsageError(
+        `--log-level must be one of ${Object.keys(pino.levels.values).join(', ')}, silent`,
+      );
+    }
+    // Logs to stderr only: stdout carries the one JSON line.
+    const logger = pino({ level }, pino.destination({ dest: 2, sync: true }));
+    const stop = untilStopSignal();
+    let receiver;
+    try {
+      receiver = await startReceiver({
+        recordingsDir: values.recordings,
+        port,
+        ...(values.host === undefined ? {} : { host: values.host }),
+        ...(values.path === undefined ? {} : { path: values.path }),
+        ...(values['auth-token'] === undefined ? {} : { authToken: values['auth-token'] }),
+        ...(values['public-url'] === undefined ? {} : { publicUrl: values['public-url'] }),
+        logger,
+      });
+    } catch (error) {
+      if (isReceiverError(error) && error.code === 'FS_RCV_INVALID_OPTIONS') {
+        throw new UsageError(error.message);
+      }
+      throw error;
+    }
+    io.stdout.write(`${JSON.stringify({ event: 'listening', url: receiver.url })}\n`);
+    const signal = await stop;
+    logger.info({ signal }, 'stopping: finishing open recordings');
+    await receiver.close();
+    return 0;
+  },
+};

@@ -1,0 +1,169 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WAV_HEADER_BYTES, readWavHeader } from '@flex-streams/receiver';
+import {
+  TestStream,
+  constantFrame,
+  readSidecar,
+  soxInfo,
+  tempDir,
+  waitFor,
+} from '../../receiver/test/helpers.js';
+
+const bin = fileURLToPath(new URL('../bin/flex-streams.mjs', import.meta.url));
+
+interface RunningCli {
+  readonly child: ChildProcessByStdio<null, Readable, Readable>;
+  readonly url: string;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Spawns `flex-streams receiver …` and resolves once it printed its listening line. */
+async function startCli(args: string[]): Promise<RunningCli> {
+  const child = spawn(process.execPath, [bin, 'receiver', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => {
+      resolve({ code, signal });
+    });
+  });
+  await waitFor(
+    () => stdout.includes('\n') || child.exitCode !== null,
+    'the listening line',
+    20_000,
+  );
+  const line = JSON.parse(stdout.split('\n')[0] ?? '') as { event: string; url: string };
+  expect(line.event).toBe('listening');
+  return { child, url: line.url, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** Runs the CLI to completion. */
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, 'receiver', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+let dir: string;
+let remove: () => Promise<void>;
+const running: RunningCli[] = [];
+
+beforeEach(async () => {
+  ({ dir, remove } = await tempDir());
+});
+afterEach(async () => {
+  for (const cli of running.splice(0)) {
+    if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
+    await cli.exited;
+  }
+  await remove();
+});
+
+describe('flex-streams receiver', () => {
+  it.each([
+    [['--recordings', 'x', '--bogus'], "Unknown option '--bogus'"],
+    [[], '--recordings DIR is required'],
+    [['--recordings', 'x', '--port', 'abc'], '--port must be an integer'],
+    [['--recordings', 'x', 'extra'], 'positional'],
+    [['--recordings', 'x', '--public-url', 'wss://x.example.com/media'], 'give authToken too'],
+  ])('rejects %j with a usage error, exit 2, nothing on stdout', async (args, message) => {
+    const result = await runCli(args);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).toContain('Usage: flex-streams receiver');
+  });
+
+  it('prints exactly one JSON line, records a stream, and on SIGTERM finishes the open recording and exits 0', async () => {
+    const cli = await startCli(['--recordings', dir, '--port', '0', '--host', '127.0.0.1']);
+    running.push(cli);
+    expect(cli.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/media$/);
+    const stream = await TestStream.connect(cli.url);
+    stream.start(['inbound', 'outbound'], { streamName: 'sigterm' });
+    for (let at = 0; at < 1000; at += 20) {
+      stream.media('inbound', at, constantFrame(0x12));
+      stream.media('outbound', at, constantFrame(0x34));
+    }
+    const wavPath = join(dir, stream.callSid, 'sigterm.wav');
+    await waitFor(
+      async () => (await stat(wavPath).catch(() => null)) !== null,
+      'the recording file',
+    );
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+    expect((await stream.closed).code).toBe(1001);
+    expect(cli.stdout()).toBe(`${JSON.stringify({ event: 'listening', url: cli.url })}\n`);
+    expect(cli.stderr()).toContain('"msg":"recording finished"');
+    const sidecar = await readSidecar(join(dir, stream.callSid, 'sigterm.json'));
+    expect(sidecar).toMatchObject({ endReason: 'socket-closed', durationMs: 1000 });
+    expect(await soxInfo(wavPath)).toMatchObject({ channels: 2, sampleRate: 8000, samples: 8000 });
+  });
+
+  it('after SIGKILL mid-stream the WAV is playable, lost at most one second, and is repaired on the next start', async () => {
+    const cli = await startCli(['--recordings', dir]);
+    running.push(cli);
+    const stream = await TestStream.connect(cli.url);
+    stream.start(['inbound', 'outbound'], { streamName: 'killed' });
+    // Real-time pacing, as Twilio sends: every frame whose time has come, 2.5 s in all.
+    const started = Date.now();
+    let sentMs = 0;
+    while (sentMs < 2500) {
+      const due = Math.min(2500, Date.now() - started);
+      for (; sentMs + 20 <= due; sentMs += 20) {
+        stream.media('inbound', sentMs, constantFrame(0x12));
+        stream.media('outbound', sentMs, constantFrame(0x34));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // Every frame has left this process before the kill.
+    await waitFor(() => stream.ws.bufferedAmount === 0, 'the frames to be sent');
+    cli.child.kill('SIGKILL');
+    expect((await cli.exited).signal).toBe('SIGKILL');
+
+    const wavPath = join(dir, stream.callSid, 'killed.wav');
+    const sidecarPath = join(dir, stream.callSid, 'killed.json');
+    const info = await soxInfo(wavPath);
+    expect(info).toMatchObject({ channels: 2, sampleRate: 8000 });
+    const keptMs = info.samples / 8;
+    expect(keptMs).toBeGreaterThanOrEqual(sentMs - 1000);
+    expect(keptMs).toBeLessThanOrEqual(sentMs);
+    expect((await readSidecar(sidecarPath)).endedAt).toBeNull();
+
+    const next = await startCli(['--recordings', dir]);
+    running.push(next);
+    expect(next.stderr()).toContain('repaired a recording left unfinished');
+    const file = await readFile(wavPath);
+    const header = readWavHeader(file);
+    expect(header?.dataBytes).toBe(file.length - WAV_HEADER_BYTES);
+    const sidecar = await readSidecar(sidecarPath);
+    expect(sidecar).toMatchObject({
+      endReason: 'error',
+      error: { code: 'FS_RCV_UNCLEAN_SHUTDOWN' },
+    });
+    expect(sidecar.durationMs).toBe((await soxInfo(wavPath)).samples / 8);
+    expect(sidecar.notes.join(' ')).toContain('Repaired on start');
+    next.child.kill('SIGTERM');
+    expect((await next.exited).code).toBe(0);
+  });
+});
