@@ -213,6 +213,25 @@ describe('rest strategy (default)', () => {
     expect(t.running()).toEqual([nameOf(t.c)]);
   });
 
+  it('derives the transfer mode when the driver does not know it', async () => {
+    const t = setup();
+    const accept = (who: Agent) =>
+      t.run(
+        t.controller.reservationAccepted({
+          reservationSid: who.reservation,
+          taskSid: t.task,
+          workerSid: who.worker,
+          customerCallSid: t.customer,
+        }),
+      );
+    await accept(t.a);
+    await accept(t.b);
+    await t.end(t.a);
+    await t.end(t.b);
+    await accept(t.c);
+    expect((await t.segments()).map((s) => s.transferMode)).toEqual(['none', 'warm', 'cold']);
+  });
+
   it('duplicate events from both drivers create one stream and stop it once', async () => {
     const t = setup();
     const results = await Promise.all([t.accept(t.a), t.accept(t.a)]);

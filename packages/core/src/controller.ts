@@ -69,6 +69,10 @@ export interface ReservationAcceptedInput {
   conferenceSid?: string;
   /** Required when the configured leg is `worker`. */
   workerCallSid?: string;
+  /**
+   * When absent it is derived: no earlier segment on the call → `none`; the previous segment still
+   * live → `warm` (both agents on the call); the previous segment ended → `cold`.
+   */
   transferMode?: TransferMode;
 }
 
@@ -583,8 +587,9 @@ export function createStreamController(deps: ControllerDeps): StreamController {
           "workerCallSid is required when streaming the worker leg (leg 'worker')",
         );
       }
-      const transferMode = input.transferMode ?? 'none';
-      requireOneOf(transferMode, ['none', 'warm', 'cold'], 'transferMode');
+      if (input.transferMode !== undefined) {
+        requireOneOf(input.transferMode, ['none', 'warm', 'cold'], 'transferMode');
+      }
       return onCall(input.customerCallSid, async (work) => {
         const existing = work.segments.find((s) => s.reservationSid === input.reservationSid);
         if (existing !== undefined) {
@@ -594,6 +599,10 @@ export function createStreamController(deps: ControllerDeps): StreamController {
               ])
             : result('duplicate', 'segment already started', [existing]);
         }
+        const previous = work.segments[work.segments.length - 1];
+        const transferMode =
+          input.transferMode ??
+          (previous === undefined ? 'none' : isSegmentLive(previous) ? 'warm' : 'cold');
         const segment = newSegment(work, { ...input, transferMode }, 'active');
         deps.logger.info(logFields(segment), 'segment started');
         const error = await startStream(work, segment);

@@ -25,6 +25,13 @@ export {
   type UseCaseResult,
   type WorkerLegEndedInput,
 } from './controller.js';
+export {
+  applyCommand,
+  parseStreamStatusCallback,
+  parseTaskRouterEvent,
+  type ControllerCommand,
+  type WebhookForm,
+} from './events.js';
 export { createFsError, FsError, FS_ERRORS, isFsError, type FsErrorCode } from './errors.js';
 export { createMemorySegmentStore } from './memory-store.js';
 export {

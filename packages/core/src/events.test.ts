@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { isFsError } from './errors.js';
+import { parseStreamStatusCallback, parseTaskRouterEvent } from './events.js';
+import { makeSid } from './testing/index.js';
+
+const ids = {
+  reservation: makeSid('WR', 1),
+  task: makeSid('WT', 1),
+  worker: makeSid('WK', 1),
+  call: makeSid('CA', 1),
+  conference: makeSid('CF', 1),
+};
+const reservationEvent = (eventType: string) => ({
+  EventType: eventType,
+  AccountSid: makeSid('AC', 1),
+  WorkspaceSid: makeSid('WS', 1),
+  ReservationSid: ids.reservation,
+  TaskSid: ids.task,
+  WorkerSid: ids.worker,
+  TaskAttributes: JSON.stringify({ call_sid: ids.call, conference: { sid: ids.conference } }),
+});
+
+describe('parseTaskRouterEvent', () => {
+  it('maps reservation.accepted to the accepted use case, with the conference when known', () => {
+    expect(parseTaskRouterEvent(reservationEvent('reservation.accepted'))).toEqual({
+      kind: 'reservation-accepted',
+      input: {
+        reservationSid: ids.reservation,
+        taskSid: ids.task,
+        workerSid: ids.worker,
+        customerCallSid: ids.call,
+        conferenceSid: ids.conference,
+      },
+    });
+  });
+
+  it('maps every reservation end and task end', () => {
+    for (const event of ['wrapup', 'completed', 'canceled', 'rescinded', 'timeout']) {
+      expect(parseTaskRouterEvent(reservationEvent(`reservation.${event}`))).toMatchObject({
+        kind: 'reservation-ended',
+        input: { event, customerCallSid: ids.call },
+      });
+    }
+    expect(parseTaskRouterEvent({ ...reservationEvent('task.canceled') })).toEqual({
+      kind: 'task-ended',
+      input: { taskSid: ids.task, customerCallSid: ids.call, event: 'canceled' },
+    });
+  });
+
+  it('passes over events it does not act on', () => {
+    expect(parseTaskRouterEvent({ EventType: 'worker.activity.update' })).toEqual({
+      kind: 'not-handled',
+      eventType: 'worker.activity.update',
+    });
+  });
+
+  it('lists every problem of a malformed event in one FS_ERR_INVALID_INPUT', () => {
+    try {
+      parseTaskRouterEvent({
+        EventType: 'reservation.wrapup',
+        ReservationSid: 'WR1',
+        TaskSid: ids.task,
+        TaskAttributes: '{not json',
+      });
+      expect.unreachable();
+    } catch (error) {
+      expect(isFsError(error, 'FS_ERR_INVALID_INPUT')).toBe(true);
+      const message = (error as Error).message;
+      expect(message).toContain('ReservationSid must be a WR… SID');
+      expect(message).toContain('WorkerSid must be a WK… SID');
+      expect(message).toContain('TaskAttributes must be a JSON object');
+    }
+    expect(() => parseTaskRouterEvent({})).toThrow(/EventType is required/);
+  });
+});
+
+describe('parseStreamStatusCallback', () => {
+  it('maps the callback fields, keeping StreamError', () => {
+    expect(
+      parseStreamStatusCallback({
+        AccountSid: makeSid('AC', 1),
+        CallSid: ids.call,
+        StreamSid: makeSid('MZ', 1),
+        StreamName: 'fs-x',
+        StreamEvent: 'stream-error',
+        StreamError: '31921: closed',
+        Timestamp: '2026-01-01T00:00:00Z',
+      }),
+    ).toEqual({
+      kind: 'stream-status',
+      input: {
+        callSid: ids.call,
+        streamSid: makeSid('MZ', 1),
+        streamName: 'fs-x',
+        event: 'stream-error',
+        error: '31921: closed',
+      },
+    });
+  });
+
+  it('rejects an unknown StreamEvent', () => {
+    expect(() =>
+      parseStreamStatusCallback({
+        CallSid: ids.call,
+        StreamSid: makeSid('MZ', 1),
+        StreamName: 'x',
+        StreamEvent: 'stream-paused',
+      }),
+    ).toThrow(/StreamEvent 'stream-paused'/);
+  });
+});
