@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { isReceiverError, startReceiver } from '@flex-streams/receiver';
 import { UsageError, untilStopSignal, type Command } from '../command.js';
+import { parseFlags, parsePort, stderrLogger } from '../options.js';
 
 const usage = `Usage: flex-streams receiver --recordings DIR [options]
 
@@ -26,38 +25,18 @@ export const receiverCommand: Command = {
   summary: 'Record every Twilio Media Stream to WAV + JSON sidecar',
   usage,
   async run(argv, io) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: [...argv],
-        strict: true,
-        allowPositionals: false,
-        options: {
-          recordings: { type: 'string' },
-          port: { type: 'string' },
-          host: { type: 'string' },
-          path: { type: 'string' },
-          'auth-token': { type: 'string' },
-          'public-url': { type: 'string' },
-          'log-level': { type: 'string' },
-        },
-      }));
-    } catch (error) {
-      throw new UsageError(error instanceof Error ? error.message : String(error));
-    }
+    const values = parseFlags(argv, {
+      recordings: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      path: { type: 'string' },
+      'auth-token': { type: 'string' },
+      'public-url': { type: 'string' },
+      'log-level': { type: 'string' },
+    });
     if (values.recordings === undefined) throw new UsageError('--recordings DIR is required');
-    const port = values.port === undefined ? 0 : Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535 || values.port === '') {
-      throw new UsageError(`--port must be an integer from 0 to 65535, not '${values.port ?? ''}'`);
-    }
-    const level = values['log-level'] ?? 'info';
-    if (!Object.hasOwn(pino.levels.values, level) && level !== 'silent') {
-      throw new UsageError(
-        `--log-level must be one of ${Object.keys(pino.levels.values).join(', ')}, silent`,
-      );
-    }
-    // Logs to stderr only: stdout carries the one JSON line.
-    const logger = pino({ level }, pino.destination({ dest: 2, sync: true }));
+    const port = parsePort('--port', values.port, 0);
+    const logger = stderrLogger(values['log-level']);
     const stop = untilStopSignal();
     let receiver;
     try {
