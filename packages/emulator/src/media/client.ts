@@ -95,6 +95,7 @@ interface StreamRecord {
   warnedBinary: boolean;
   warnedOverflow: boolean;
   warnedAudio: boolean;
+  warnedInternal: boolean;
   /** Resolvers of `stop()` calls waiting for the socket to close. */
   readonly closeWaiters: (() => void)[];
 }
@@ -242,11 +243,14 @@ export function createMediaStreamsClient(options: MediaStreamsClientOptions): Me
       socket.send(build(record.sequenceNumber, track, record.chunks[track], k * frameMs, payload));
   };
 
-  /** Sends every frame of `record` whose audio has fully elapsed by `nowMs` (catching up if late). */
-  const pump = (record: StreamRecord, nowMs: number): void => {
+  /**
+   * Sends every frame of `record` whose audio has fully elapsed by `nowMs` (catching up if late),
+   * at most `maxFrames` per track so one stream far behind cannot starve the others.
+   */
+  const pump = (record: StreamRecord, nowMs: number, maxFrames: number): void => {
     const socket = record.socket;
     if (socket?.readyState !== WebSocket.OPEN) return;
-    for (let sent = 0; sent < MAX_CATCH_UP_FRAMES && nextDueMs(record) <= nowMs; sent++) {
+    for (let sent = 0; sent < maxFrames && nextDueMs(record) <= nowMs; sent++) {
       const k = record.nextFrame++;
       for (const track of record.spec.tracks) sendFrame(record, socket, track, k);
     }
@@ -258,7 +262,15 @@ export function createMediaStreamsClient(options: MediaStreamsClientOptions): Me
     const now = clock.now();
     let next = Number.POSITIVE_INFINITY;
     for (const record of live) {
-      pump(record, now);
+      try {
+        pump(record, now, MAX_CATCH_UP_FRAMES);
+      } catch (error) {
+        // A bug must not stop the pacing of every other stream; log it once per stream.
+        if (!record.warnedInternal) {
+          record.warnedInternal = true;
+          record.log.error({ err: error }, 'sending a frame failed; the stream goes on');
+        }
+      }
       next = Math.min(next, nextDueMs(record));
     }
     if (next !== Number.POSITIVE_INFINITY) schedule(Math.max(next, now + MIN_TICK_MS));
@@ -396,6 +408,7 @@ export function createMediaStreamsClient(options: MediaStreamsClientOptions): Me
     warnedBinary: false,
     warnedOverflow: false,
     warnedAudio: false,
+    warnedInternal: false,
     closeWaiters: [],
   });
 
@@ -452,7 +465,7 @@ export function createMediaStreamsClient(options: MediaStreamsClientOptions): Me
       if (record.state === 'streaming') {
         const socket = record.socket;
         // Audio that has elapsed up to now is delivered before `stop`.
-        pump(record, clock.now());
+        pump(record, clock.now(), Number.POSITIVE_INFINITY);
         live.delete(record);
         setState(record, 'stopping');
         record.endedAtMs = clock.now();
