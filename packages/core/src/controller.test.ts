@@ -395,6 +395,33 @@ describe('rest strategy (default)', () => {
     expect(t.voice.requests.length).toBe(before);
   });
 
+  it('a stop answered 20404 (stream already gone, callback lost) ends only that segment', async () => {
+    const t = setup();
+    await t.accept(t.a);
+    await t.accept(t.b, 'warm');
+    await t.voice.stopStream(t.customer, nameOf(t.a));
+    t.voice.takeStatusEvents();
+    const result = await t.end(t.a);
+    expect(result.error?.twilioCode).toBe(20404);
+    const [segA, segB] = await t.segments();
+    expect(segA).toMatchObject({ state: 'ended', endReason: 'wrapup' });
+    expect(segA?.streams[0]?.state).toBe('stopped');
+    expect(segB).toMatchObject({ state: 'active', endReason: null });
+    expect(t.running()).toEqual([nameOf(t.b)]);
+  });
+
+  it('a stop that keeps failing leaves the stream counted against the budget', async () => {
+    const t = setup({ retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10 } });
+    await t.accept(t.a);
+    await t.accept(t.b, 'warm');
+    t.voice.failNext(2, { status: 503, code: null }, 'stopStream');
+    const result = await t.end(t.a);
+    expect(result.error?.code).toBe('FS_ERR_TWILIO_UNAVAILABLE');
+    expect((await t.segments())[0]?.streams[0]?.state).toBe('starting');
+    // Twilio still runs A's stream, so C must wait rather than overflow the call's 4 tracks.
+    expect((await t.accept(t.c, 'warm')).detail).toMatch(/^stream deferred/);
+  });
+
   it('call ended (hang-up callback) ends live segments without any Twilio request', async () => {
     const t = setup();
     await t.accept(t.a);
