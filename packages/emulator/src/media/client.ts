@@ -256,21 +256,25 @@ export function createMediaStreamsClient(options: MediaStreamsClientOptions): Me
     }
   };
 
+  /** `pump`, but a bug in it never escapes: it would stop the pacing of every other stream. */
+  const pumpSafely = (record: StreamRecord, nowMs: number, maxFrames: number): void => {
+    try {
+      pump(record, nowMs, maxFrames);
+    } catch (error) {
+      if (!record.warnedInternal) {
+        record.warnedInternal = true;
+        record.log.error({ err: error }, 'sending a frame failed; the stream goes on');
+      }
+    }
+  };
+
   function tick(): void {
     timer = null;
     timerDueMs = Number.POSITIVE_INFINITY;
     const now = clock.now();
     let next = Number.POSITIVE_INFINITY;
     for (const record of live) {
-      try {
-        pump(record, now, MAX_CATCH_UP_FRAMES);
-      } catch (error) {
-        // A bug must not stop the pacing of every other stream; log it once per stream.
-        if (!record.warnedInternal) {
-          record.warnedInternal = true;
-          record.log.error({ err: error }, 'sending a frame failed; the stream goes on');
-        }
-      }
+      pumpSafely(record, now, MAX_CATCH_UP_FRAMES);
       next = Math.min(next, nextDueMs(record));
     }
     if (next !== Number.POSITIVE_INFINITY) schedule(Math.max(next, now + MIN_TICK_MS));
@@ -465,7 +469,7 @@ export function createMediaStreamsClient(options: MediaStreamsClientOptions): Me
       if (record.state === 'streaming') {
         const socket = record.socket;
         // Audio that has elapsed up to now is delivered before `stop`.
-        pump(record, clock.now(), Number.POSITIVE_INFINITY);
+        pumpSafely(record, clock.now(), Number.POSITIVE_INFINITY);
         live.delete(record);
         setState(record, 'stopping');
         record.endedAtMs = clock.now();
