@@ -5,6 +5,7 @@ import { UsageError, type Command, type CommandIo } from './command.js';
  * dependencies never slow another down.
  */
 const commands: Record<string, () => Promise<Command>> = {
+  emulator: async () => (await import('./commands/emulator.js')).emulatorCommand,
   receiver: async () => (await import('./commands/receiver.js')).receiverCommand,
 };
 
