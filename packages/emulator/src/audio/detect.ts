@@ -17,16 +17,34 @@ export function toneLevel(
   frequencyHz: number,
   sampleRate: number = SAMPLE_RATE,
 ): number {
+  return toneLevels(samples, [frequencyHz], sampleRate)[0] ?? 0;
+}
+
+/** The Hann-windowed samples and the window's sum, computed once for every candidate. */
+function windowed(samples: Int16Array): { values: Float64Array; windowSum: number } {
   const n = samples.length;
-  if (n < 2) return 0;
-  const coefficient = 2 * Math.cos((2 * Math.PI * frequencyHz) / sampleRate);
-  let s1 = 0;
-  let s2 = 0;
+  const values = new Float64Array(n);
   let windowSum = 0;
   for (let i = 0; i < n; i++) {
     const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
     windowSum += w;
-    const s = (samples[i] ?? 0) * w + coefficient * s1 - s2;
+    values[i] = (samples[i] ?? 0) * w;
+  }
+  return { values, windowSum };
+}
+
+/** Goertzel amplitude of one frequency in already-windowed samples, as a fraction of full scale. */
+function goertzel(
+  values: Float64Array,
+  windowSum: number,
+  frequencyHz: number,
+  sampleRate: number,
+): number {
+  const coefficient = 2 * Math.cos((2 * Math.PI * frequencyHz) / sampleRate);
+  let s1 = 0;
+  let s2 = 0;
+  for (const value of values) {
+    const s = value + coefficient * s1 - s2;
     s2 = s1;
     s1 = s;
   }
@@ -57,7 +75,9 @@ export function toneLevels(
   candidatesHz: readonly number[],
   sampleRate: number = SAMPLE_RATE,
 ): number[] {
-  return candidatesHz.map((frequencyHz) => toneLevel(samples, frequencyHz, sampleRate));
+  if (samples.length < 2) return candidatesHz.map(() => 0);
+  const { values, windowSum } = windowed(samples);
+  return candidatesHz.map((frequencyHz) => goertzel(values, windowSum, frequencyHz, sampleRate));
 }
 
 /**
