@@ -328,3 +328,46 @@ describe('Media Streams client: silence skipping', () => {
     }
   });
 });
+
+describe('Media Streams client: frame size', () => {
+  it('honours frameMs: payload bytes and timestamp steps follow it', async () => {
+    const server = await startServer();
+    const audio = new FakeCallAudio();
+    audio.set('CA1', 'inbound', [CUSTOMER]);
+    const client = createMediaStreamsClient({
+      audio,
+      clock: realClock,
+      listener: new RecordingListener(),
+      authToken: AUTH_TOKEN,
+      logger: pino({ level: 'silent' }),
+      frameMs: 40,
+    });
+    cleanups.push(
+      () => client.close(),
+      () => server.close(),
+    );
+    client.open(spec(`${server.origin}/s`, { tracks: ['inbound'] }));
+    const connection = await connectionOf(server);
+    await waitFor(() => mediaOf(connection).length >= 5, '5 frames');
+    const frames = mediaOf(connection).slice(0, 5);
+    expect(frames.map((m) => m.media.timestamp)).toEqual(['0', '40', '80', '120', '160']);
+    for (const frame of frames) {
+      const pcm = decodeMulawBase64(frame.media.payload ?? '');
+      expect(pcm).toHaveLength(320);
+      expect(detectTones(pcm, ALL_TONES_HZ)).toEqual([CUSTOMER.frequencyHz]);
+    }
+  });
+
+  it('refuses a frame size or timeout that cannot work, at creation', () => {
+    const base = {
+      audio: new FakeCallAudio(),
+      clock: realClock,
+      listener: new RecordingListener(),
+      authToken: AUTH_TOKEN,
+      logger: pino({ level: 'silent' }),
+    };
+    expect(() => createMediaStreamsClient({ ...base, frameMs: 0 })).toThrow(RangeError);
+    expect(() => createMediaStreamsClient({ ...base, frameMs: 0.1 })).toThrow(RangeError);
+    expect(() => createMediaStreamsClient({ ...base, connectTimeoutMs: -1 })).toThrow(RangeError);
+  });
+});
