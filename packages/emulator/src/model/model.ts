@@ -202,8 +202,10 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
   /** Ends a call: it leaves its conference, its streams stop, its program ends. Idempotent. */
   endCall(call: CallRecord, status: 'completed' | 'canceled' | 'failed' = 'completed'): void {
     if (!['queued', 'ringing', 'in-progress'].includes(call.status)) return;
-    const target: CallStatus =
-      call.status === 'in-progress' && status === 'canceled' ? 'completed' : status;
+    // A call hung up before it was answered is canceled; one in progress is completed
+    // (https://www.twilio.com/docs/voice/api/call-resource#call-status-values).
+    const answered = call.status === 'in-progress';
+    const target: CallStatus = status === 'failed' ? 'failed' : answered ? 'completed' : 'canceled';
     call.run = null;
     this.leaveConference(call, 'participant_hung_up');
     call.activity = { kind: 'idle' };
