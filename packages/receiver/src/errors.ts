@@ -31,6 +31,8 @@ export const RECEIVER_ERRORS = {
   /** A media timestamp too far ahead of the stream's audio (see `maxForwardJumpMs`) or past
    * what one WAV file can hold. */
   FS_RCV_TIMESTAMP_OUT_OF_RANGE: { closeCode: 4013, summary: 'media timestamp out of range' },
+  /** No `start` within `startTimeoutMs` of the upgrade: the socket is closed so it cannot linger. */
+  FS_RCV_START_TIMEOUT: { closeCode: 4014, summary: 'no start in time' },
   /** Found on start: a recording the receiver never finished (it was killed); repaired. */
   FS_RCV_UNCLEAN_SHUTDOWN: { closeCode: null, summary: 'recording left unfinished by a crash' },
   /** Options given to `startReceiver` are invalid (not a socket error: thrown at start). */

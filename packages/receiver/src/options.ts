@@ -57,12 +57,21 @@ export const receiverOptionsSchema = z
     maxForwardJumpMs: z.number().int().min(1000).default(3_600_000),
     nameParameter: z.string().min(1).default('streamName'),
     repairOnStart: z.boolean().default(true),
+    startTimeoutMs: z.number().int().min(100).default(10_000),
+    metricsPath: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._~/-]*$/, 'metricsPath must start with / and hold no query')
+      .optional(),
   })
   .strict()
   .refine((o) => o.flushIntervalMs + o.reorderWindowMs <= 1000, {
     message:
       'flushIntervalMs + reorderWindowMs must be at most 1000 so a crash loses at most one second',
     path: ['flushIntervalMs'],
+  })
+  .refine((o) => o.metricsPath !== o.path, {
+    message: 'metricsPath must differ from path',
+    path: ['metricsPath'],
   })
   .refine((o) => o.authToken !== undefined || o.publicUrl === undefined, {
     message: 'publicUrl is only used to validate signatures: give authToken too',

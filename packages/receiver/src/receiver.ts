@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -37,7 +38,8 @@ const HARD_MAX_PAYLOAD_FACTOR = 4;
  * Throws `FS_RCV_INVALID_OPTIONS` listing every problem with `options`.
  */
 export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
-  const o = resolveReceiverOptions(options);
+  const resolved = resolveReceiverOptions(options);
+  const o = { ...resolved, recordingsDir: resolvePath(resolved.recordingsDir) };
   const logger = (o.logger ?? pino({ level: 'silent' })).child({ component: 'receiver' });
   const registry = o.registry ?? new Registry();
   const metrics = createReceiverMetrics(registry);
@@ -53,13 +55,30 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   metrics.repairedRecordings.inc(repaired.length);
 
   const sessions = new Set<MediaStreamSession>();
-  const server = createServer((_req, res) => {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (o.metricsPath !== undefined && path === o.metricsPath && req.method === 'GET') {
+      registry
+        .metrics()
+        .then((text) => {
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(text);
+        })
+        .catch((error: unknown) => {
+          logger.error({ err: error }, 'could not render metrics');
+          res.writeHead(500).end();
+        });
+      return;
+    }
     res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
     res.end('This is a Twilio Media Streams receiver: connect with a WebSocket.\n');
   });
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: o.maxMessageBytes * HARD_MAX_PAYLOAD_FACTOR,
+  });
+  wss.on('error', (error) => {
+    logger.error({ err: error }, 'WebSocket server error');
   });
   let closing = false;
 
@@ -140,6 +159,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         maxBufferedBytes: o.maxBufferedBytes,
         maxForwardJumpMs: o.maxForwardJumpMs,
         nameParameter: o.nameParameter,
+        startTimeoutMs: o.startTimeoutMs,
       },
       req.socket.remoteAddress ?? null,
     );

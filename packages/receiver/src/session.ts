@@ -31,6 +31,7 @@ export interface SessionContext {
   readonly maxBufferedBytes: number;
   readonly maxForwardJumpMs: number;
   readonly nameParameter: string;
+  readonly startTimeoutMs: number;
 }
 
 /**
@@ -79,6 +80,7 @@ export class MediaStreamSession {
   private readonly finishedPromise: Promise<void>;
   private resolveFinished: () => void = () => undefined;
   private log: Logger;
+  private readonly startTimer: NodeJS.Timeout;
 
   constructor(
     private readonly socket: SessionSocket,
@@ -90,6 +92,17 @@ export class MediaStreamSession {
       this.resolveFinished = resolve;
     });
     ctx.metrics.activeSessions.inc();
+    this.startTimer = setTimeout(() => {
+      if (this.state === 'awaiting-start') {
+        this.fail(
+          new ReceiverError(
+            'FS_RCV_START_TIMEOUT',
+            `no start within startTimeoutMs (${ctx.startTimeoutMs} ms)`,
+          ),
+        );
+      }
+    }, ctx.startTimeoutMs);
+    this.startTimer.unref();
   }
 
   /** Current state. */
@@ -230,6 +243,7 @@ export class MediaStreamSession {
       );
     }
     this.transition('recording');
+    clearTimeout(this.startTimer);
     const streamName = start.customParameters[this.ctx.nameParameter] ?? null;
     this.log = this.log.child({ callSid: start.callSid, streamSid: start.streamSid });
     const sidecar: Sidecar = {
@@ -580,6 +594,7 @@ export class MediaStreamSession {
   }
 
   private end(): void {
+    clearTimeout(this.startTimer);
     this.ctx.metrics.activeSessions.dec();
     this.resolveFinished();
   }

@@ -35,7 +35,12 @@ function goodFrame(): void {
 beforeAll(async () => {
   ({ dir, remove } = await tempDir());
   registry = new Registry();
-  receiver = await startReceiver({ recordingsDir: dir, registry, maxMessageBytes: 4096 });
+  receiver = await startReceiver({
+    recordingsDir: dir,
+    registry,
+    maxMessageBytes: 4096,
+    startTimeoutMs: 500,
+  });
   receiver.events.on('streamStopped', (e) => stoppedEvents.push(e));
   good = await TestStream.connect(receiver.url);
   good.start(['inbound', 'outbound'], { streamName: 'good' });
@@ -226,6 +231,13 @@ const cases: readonly Case[] = [
     'FS_RCV_MESSAGE_TOO_LARGE',
     (s) => {
       s.sendRaw(`{"event":"media","x":"${'a'.repeat(5000)}"}`);
+    },
+  ],
+  [
+    'a socket that never sends start',
+    'FS_RCV_START_TIMEOUT',
+    (s) => {
+      s.connected();
     },
   ],
   [

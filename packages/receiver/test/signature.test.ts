@@ -73,6 +73,24 @@ describe('X-Twilio-Signature on the upgrade', () => {
   });
 });
 
+describe('metrics over HTTP', () => {
+  it('serves the registry on metricsPath when asked to, and answers 426 elsewhere', async () => {
+    const other = await startReceiver({ recordingsDir: dir, metricsPath: '/metrics' });
+    try {
+      const base = other.url.replace('ws://', 'http://').replace('/media', '');
+      const metrics = await fetch(`${base}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('flex_streams_receiver_active_sessions 0');
+      expect((await fetch(`${base}/media`)).status).toBe(426);
+    } finally {
+      await other.close();
+    }
+    // Off by default.
+    const base = receiver.url.replace('ws://', 'http://').replace('/media', '');
+    expect((await fetch(`${base}/metrics`)).status).toBe(426);
+  });
+});
+
 describe('options', () => {
   it('reports every problem at once', async () => {
     const error = await startReceiver({

@@ -96,7 +96,16 @@ describe('flex-streams receiver', () => {
   });
 
   it('prints exactly one JSON line, records a stream, and on SIGTERM finishes the open recording and exits 0', async () => {
-    const cli = await startCli(['--recordings', dir, '--port', '0', '--host', '127.0.0.1']);
+    const cli = await startCli([
+      '--recordings',
+      dir,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--metrics-path',
+      '/metrics',
+    ]);
     running.push(cli);
     expect(cli.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/media$/);
     const stream = await TestStream.connect(cli.url);

@@ -17,6 +17,8 @@ Options:
   --auth-token T       Twilio auth token: validate X-Twilio-Signature on every upgrade
   --public-url URL     the wss:// URL Twilio is given, used for signature validation behind a
                        proxy (default: the receiver's own URL)
+  --metrics-path PATH  also serve Prometheus metrics over HTTP on PATH (e.g. /metrics; off by
+                       default: the port usually faces the internet)
   --log-level LEVEL    pino level for stderr logs (default info)
   -h, --help           show this help`;
 
@@ -33,6 +35,7 @@ export const receiverCommand: Command = {
       'auth-token': { type: 'string' },
       'public-url': { type: 'string' },
       'log-level': { type: 'string' },
+      'metrics-path': { type: 'string' },
     });
     if (values.recordings === undefined) throw new UsageError('--recordings DIR is required');
     const port = parsePort('--port', values.port, 0);
@@ -47,6 +50,7 @@ export const receiverCommand: Command = {
         ...(values.path === undefined ? {} : { path: values.path }),
         ...(values['auth-token'] === undefined ? {} : { authToken: values['auth-token'] }),
         ...(values['public-url'] === undefined ? {} : { publicUrl: values['public-url'] }),
+        ...(values['metrics-path'] === undefined ? {} : { metricsPath: values['metrics-path'] }),
         logger,
       });
     } catch (error) {
