@@ -481,6 +481,43 @@ describe('rest strategy (default)', () => {
     expect(t.running()).toEqual([]);
   });
 
+  it('two controller processes sharing a store never start two streams for one segment', async () => {
+    const t = setup();
+    const config = createControllerConfig({ streamUrl: 'wss://receiver.example.com/streams' });
+    const quiet: Logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: () => undefined,
+    };
+    // A second process: same store and Twilio, its own lock.
+    const other = createStreamController({
+      voice: t.voice,
+      store: t.store,
+      clock: t.clock,
+      logger: quiet,
+      config,
+      newId: () => 'SG-other',
+      random: () => 0.5,
+    });
+    const input = {
+      reservationSid: t.a.reservation,
+      taskSid: t.task,
+      workerSid: t.a.worker,
+      customerCallSid: t.customer,
+    };
+    const outcomes = await Promise.allSettled([
+      t.run(t.controller.reservationAccepted(input)),
+      t.run(other.reservationAccepted(input)),
+    ]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const rejected = outcomes.find((o) => o.status === 'rejected');
+    expect(isFsError(rejected?.reason, 'FS_ERR_STORE_CONFLICT')).toBe(true);
+    expect(t.ops()).toEqual(['createStream']);
+    // The driver retries the rejected event: now it is a duplicate.
+    expect((await t.run(other.reservationAccepted(input))).outcome).toBe('duplicate');
+  });
+
   it('a worker leg that is gone ends only that agent segment', async () => {
     const t = setup({ leg: 'worker', track: 'inbound_track' });
     await t.accept(t.a);

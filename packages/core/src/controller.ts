@@ -357,9 +357,14 @@ async function requestStart(
   const { logger } = work.ctx.deps;
   stream.requestedAt = now(work);
   work.touch(segment);
+  // Write ahead: the run is stored before Twilio is asked, so a second controller process that
+  // raced us on the same segment fails its write (FS_ERR_STORE_CONFLICT) instead of starting a
+  // second stream. Within one process the per-call lock already orders them.
+  await work.flush();
   try {
     const outcome = await work.ctx.strategy.start(segment, stream);
     stream.sid ??= outcome.sid;
+    work.touch(segment);
     for (const warning of outcome.warnings) recordOn(work, segment, recordFor(now(work), warning));
     logger.info(logFields(segment, stream), 'stream start requested');
     return null;
@@ -542,11 +547,22 @@ export function createStreamController(deps: ControllerDeps): StreamController {
   function onCall<T>(customerCallSid: string, task: (work: CallWork) => Promise<T>): Promise<T> {
     return serializer.run(customerCallSid, async () => {
       const work = new CallWork(ctx, customerCallSid, await deps.store.listByCall(customerCallSid));
+      let value: T;
       try {
-        return await task(work);
-      } finally {
-        await work.flush();
+        value = await task(work);
+      } catch (error) {
+        // Keep what was done before the failure (Twilio may have acted on it); report the
+        // original error, not a secondary one from the store.
+        await work.flush().catch((flushError: unknown) => {
+          deps.logger.error(
+            { callSid: customerCallSid, error: String(flushError) },
+            'could not store the segments after a failed event',
+          );
+        });
+        throw error;
       }
+      await work.flush();
+      return value;
     });
   }
 
