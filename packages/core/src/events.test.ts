@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { createControllerConfig } from './config.js';
+import { createStreamController } from './controller.js';
 import { isFsError } from './errors.js';
-import { parseStreamStatusCallback, parseTaskRouterEvent } from './events.js';
-import { makeSid } from './testing/index.js';
+import { applyCommand, parseStreamStatusCallback, parseTaskRouterEvent } from './events.js';
+import { createMemorySegmentStore } from './memory-store.js';
+import { createFakeClock, createFakeVoice, makeSid } from './testing/index.js';
 
 const ids = {
   reservation: makeSid('WR', 1),
@@ -107,5 +110,53 @@ describe('parseStreamStatusCallback', () => {
         StreamEvent: 'stream-paused',
       }),
     ).toThrow(/StreamEvent 'stream-paused'/);
+  });
+});
+
+describe('webhook driver and plugin driver together', () => {
+  it('start one stream per segment, and the status callbacks confirm it', async () => {
+    const voice = createFakeVoice();
+    const clock = createFakeClock();
+    voice.addCall(ids.call);
+    const silent = (): void => undefined;
+    const controller = createStreamController({
+      voice,
+      clock,
+      store: createMemorySegmentStore(),
+      logger: { debug: silent, info: silent, warn: silent, error: silent },
+      newId: () => 'SG1',
+      config: createControllerConfig({
+        streamUrl: 'wss://rx.example.com/s',
+        statusCallbackUrl: 'https://ctl.example.com/status',
+      }),
+    });
+    const fromWebhook = applyCommand(
+      controller,
+      parseTaskRouterEvent(reservationEvent('reservation.accepted')),
+    );
+    const fromPlugin = controller.reservationAccepted({
+      reservationSid: ids.reservation,
+      taskSid: ids.task,
+      workerSid: ids.worker,
+      customerCallSid: ids.call,
+    });
+    const outcomes = await clock.drive(Promise.all([fromWebhook, fromPlugin]));
+    expect(outcomes.map((r) => r?.outcome).sort()).toEqual(['applied', 'duplicate']);
+    expect(voice.streams(ids.call)).toHaveLength(1);
+    for (const event of voice.takeStatusEvents()) {
+      const form = {
+        CallSid: event.callSid,
+        StreamSid: event.streamSid,
+        StreamName: event.streamName,
+        StreamEvent: event.event,
+      };
+      await clock.drive(applyCommand(controller, parseStreamStatusCallback(form)));
+    }
+    const [segment] = await controller.segmentsOfCall(ids.call);
+    expect(segment?.streams.map((s) => s.state)).toEqual(['streaming']);
+    await clock.drive(
+      applyCommand(controller, parseTaskRouterEvent(reservationEvent('reservation.wrapup'))),
+    );
+    expect(voice.streams(ids.call, 'in-progress')).toEqual([]);
   });
 });
