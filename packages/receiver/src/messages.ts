@@ -129,8 +129,8 @@ const mediaSchema = z.object({
   }),
 });
 
-// The shape of `stop.stop` is only seen in secondary material (twilio-facts §1), so its body is
-// optional: a stop must never turn a good recording into an error.
+// UNCONFIRMED (twilio-facts §1): the shape of `stop.stop` is only seen in secondary material, so
+// its body is optional: a stop must never turn a good recording into an error.
 const stopSchema = z.object({
   event: z.literal('stop'),
   sequenceNumber: counter,

@@ -202,6 +202,9 @@ export class MediaStreamSession {
         return;
       case 'stop': {
         const recording = this.expectStreaming(message.streamSid, 'stop');
+        // The recording is finished now. Whether Twilio closes the socket right after `stop` is
+        // UNCONFIRMED (twilio-facts §1), and closing it ourselves would log 31921 at Twilio, so
+        // the socket is left for Twilio to close.
         recording.log.info('stop received');
         this.stopReceived = true;
         void this.finish('stop', null);

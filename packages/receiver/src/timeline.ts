@@ -129,7 +129,11 @@ export class StreamTimeline {
     return this.end / SAMPLES_PER_MS;
   }
 
-  /** Places one frame. Late frames (before the committed position) are dropped, never moved. */
+  /**
+   * Places one frame. Late frames (before the committed position) are dropped, never moved.
+   * Duplicates are recognised by track + timestamp, not by `chunk`: whether `chunk` counts per
+   * track or per stream is UNCONFIRMED (twilio-facts §1).
+   */
   place(track: Track, timestampMs: number, payload: Uint8Array): PlaceOutcome {
     const state = this.state.find((s) => s.track === track);
     if (state === undefined) throw new Error(`track '${track}' was not announced`);
