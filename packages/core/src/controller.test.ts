@@ -472,6 +472,22 @@ describe('rest strategy (default)', () => {
     expect(t.running()).toEqual([]);
   });
 
+  it('task ended still ends every segment when stopping the first one fails', async () => {
+    const t = setup();
+    await t.accept(t.a);
+    await t.accept(t.b, 'warm');
+    t.voice.failNext(1, { status: 400, code: 21610 }, 'stopStream');
+    const result = await t.run(
+      t.controller.taskEnded({ taskSid: t.task, customerCallSid: t.customer, event: 'canceled' }),
+    );
+    expect(result).toMatchObject({ outcome: 'failed', error: { twilioCode: 21610 } });
+    expect((await t.segments()).map((s) => s.endReason)).toEqual([
+      'task-canceled',
+      'task-canceled',
+    ]);
+    expect(t.running()).toEqual([nameOf(t.a)]);
+  });
+
   it('streams the worker leg when configured, on each agent own call', async () => {
     const t = setup({ leg: 'worker', track: 'inbound_track' });
     await t.accept(t.a);

@@ -474,6 +474,21 @@ async function endSegment(
   return error;
 }
 
+/** Ends each segment in turn; returns the first recorded error. */
+async function endAll(
+  work: CallWork,
+  segments: readonly Segment[],
+  reason: SegmentEndReason,
+): Promise<RecordedError | null> {
+  let first: RecordedError | null = null;
+  for (const segment of segments) {
+    // Not `first ??= await …`: that would skip ending the rest once one failed.
+    const error = await endSegment(work, segment, reason);
+    first ??= error;
+  }
+  return first;
+}
+
 function result(
   outcome: UseCaseOutcome,
   detail: string,
@@ -564,6 +579,19 @@ export function createStreamController(deps: ControllerDeps): StreamController {
       await work.flush();
       return value;
     });
+  }
+
+  /**
+   * Runs `task` on the segment of `reservationSid` under its call's lock, after checking that
+   * `actorWorkerSid` (when given) owns it. For requests that name a reservation, not a call.
+   */
+  async function onSegment<T>(
+    input: { reservationSid: string; actorWorkerSid?: string },
+    task: (work: CallWork, segment: Segment) => Promise<T>,
+  ): Promise<T> {
+    const found = await segmentByReservation(input.reservationSid);
+    checkOwner(found, input.actorWorkerSid);
+    return onCall(found.customerCallSid, (work) => task(work, find(work, input.reservationSid)));
   }
 
   async function segmentByReservation(reservationSid: string): Promise<Segment> {
@@ -665,12 +693,8 @@ export function createStreamController(deps: ControllerDeps): StreamController {
       return onCall(input.customerCallSid, async (work) => {
         const live = work.segments.filter((s) => s.taskSid === input.taskSid && isSegmentLive(s));
         if (live.length === 0) return result('duplicate', 'no live segment of this task', []);
-        let firstError: RecordedError | null = null;
-        for (const segment of live) {
-          const error = await endSegment(work, segment, `task-${input.event}`);
-          firstError ??= error;
-        }
-        return result('applied', `${live.length} segment(s) ended`, live, firstError);
+        const error = await endAll(work, live, `task-${input.event}`);
+        return result('applied', `${live.length} segment(s) ended`, live, error);
       });
     },
 
@@ -682,12 +706,8 @@ export function createStreamController(deps: ControllerDeps): StreamController {
           (s) => s.workerCallSid === input.workerCallSid && isSegmentLive(s),
         );
         if (live.length === 0) return result('ignored', 'no live segment on this worker leg', []);
-        let firstError: RecordedError | null = null;
-        for (const segment of live) {
-          const error = await endSegment(work, segment, 'worker-left');
-          firstError ??= error;
-        }
-        return result('applied', 'segment ended (worker left)', live, firstError);
+        const error = await endAll(work, live, 'worker-left');
+        return result('applied', 'segment ended (worker left)', live, error);
       });
     },
 
@@ -795,11 +815,8 @@ export function createStreamController(deps: ControllerDeps): StreamController {
       });
     },
 
-    async pause(input) {
-      const found = await segmentByReservation(input.reservationSid);
-      checkOwner(found, input.actorWorkerSid);
-      return onCall(found.customerCallSid, async (work) => {
-        const segment = find(work, input.reservationSid);
+    pause(input) {
+      return onSegment(input, async (work, segment) => {
         const key = input.idempotencyKey ?? null;
         if (key !== null && segment.pauses.some((p) => p.pauseKey === key)) {
           return result('duplicate', 'pause already applied', [segment]);
@@ -829,11 +846,8 @@ export function createStreamController(deps: ControllerDeps): StreamController {
       });
     },
 
-    async resume(input) {
-      const found = await segmentByReservation(input.reservationSid);
-      checkOwner(found, input.actorWorkerSid);
-      return onCall(found.customerCallSid, async (work) => {
-        const segment = find(work, input.reservationSid);
+    resume(input) {
+      return onSegment(input, async (work, segment) => {
         const key = input.idempotencyKey ?? null;
         if (key !== null && segment.pauses.some((p) => p.resumeKey === key)) {
           return result('duplicate', 'resume already applied', [segment]);
@@ -857,11 +871,8 @@ export function createStreamController(deps: ControllerDeps): StreamController {
       });
     },
 
-    async prepareTransfer(input) {
-      const found = await segmentByReservation(input.reservationSid);
-      checkOwner(found, input.actorWorkerSid);
-      return onCall(found.customerCallSid, async (work) => {
-        const segment = find(work, input.reservationSid);
+    prepareTransfer(input) {
+      return onSegment(input, async (work, segment) => {
         if (!isSegmentLive(segment)) return result('ignored', 'segment already ended', [segment]);
         try {
           const done = await ctx.strategy.prepareTransfer(segment);
