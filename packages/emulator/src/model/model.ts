@@ -808,6 +808,17 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
       this.#interrupt(call);
     }
     await this.media.close();
+    // The engine sent `stop` on every socket; the state shows those streams stopped too.
+    for (const stream of this.streams.values()) {
+      if (isActive(stream)) {
+        stream.state = transition(
+          `stream ${stream.sid}`,
+          STREAM_TRANSITIONS,
+          stream.state,
+          'stopped',
+        );
+      }
+    }
   }
 }
 
