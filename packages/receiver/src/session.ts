@@ -309,7 +309,20 @@ export class MediaStreamSession {
         sidecar.wav = basename(wavPath);
         const writer = new RecordingWriter(file, channels, this.ctx.maxBufferedBytes, {
           onOverflow: (overflow) => {
-            sidecar.anomalies.overflows.push(overflow);
+            const list = sidecar.anomalies.overflows;
+            const last = list[list.length - 1];
+            if (
+              last !== undefined &&
+              Math.abs(last.atMs + last.durationMs - overflow.atMs) < 1e-6
+            ) {
+              // The same congestion continuing: one entry, one log line, one count.
+              list[list.length - 1] = {
+                atMs: last.atMs,
+                durationMs: last.durationMs + overflow.durationMs,
+              };
+              return;
+            }
+            list.push(overflow);
             this.ctx.metrics.bufferOverflows.inc();
             recording.log.warn(
               overflow,

@@ -136,6 +136,47 @@ describe('a slow disk', () => {
   });
 });
 
+describe('a failing disk', () => {
+  it('closes the stream that cannot be recorded with 4012 and records the others', async () => {
+    const storage: RecordingStorage = {
+      ...fileSystemStorage,
+      async createExclusive(path) {
+        const file = await fileSystemStorage.createExclusive(path);
+        if (!path.includes('/full')) return file;
+        return {
+          write: (bytes, position) =>
+            position === 0 ? file.write(bytes, position) : Promise.reject(new Error('ENOSPC')),
+          close: () => file.close(),
+        };
+      },
+    };
+    const receiver = await startReceiver({ recordingsDir: dir, storage, flushIntervalMs: 50 });
+    const stopped: StreamStoppedEvent[] = [];
+    receiver.events.on('streamStopped', (e) => stopped.push(e));
+    try {
+      const full = await TestStream.connect(receiver.url);
+      full.start(['inbound'], { streamName: 'full' });
+      const fine = await TestStream.connect(receiver.url);
+      fine.start(['inbound'], { streamName: 'fine' });
+      for (let at = 0; at < 1000; at += 20) {
+        full.media('inbound', at, constantFrame(0x70));
+        fine.media('inbound', at, constantFrame(0x71));
+      }
+      expect((await full.closed).code).toBe(4012);
+      fine.stop();
+      await waitFor(() => stopped.length === 2, 'both recordings to finish');
+      const failed = stopped.find((e) => e.streamSid === full.streamSid);
+      expect(failed?.endReason).toBe('error');
+      expect(failed?.sidecar.error?.code).toBe('FS_RCV_RECORDING_FAILED');
+      const ok = stopped.find((e) => e.streamSid === fine.streamSid);
+      expect(ok?.endReason).toBe('stop');
+      expect((await readWav(ok?.wavPath ?? '')).byChannel[0]?.every((b) => b === 0x71)).toBe(true);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 describe('crash safety', () => {
   it('keeps the header consistent while recording, and repairs an unfinished recording on the next start', async () => {
     const first = await startReceiver({ recordingsDir: join(dir, 'live'), flushIntervalMs: 100 });
