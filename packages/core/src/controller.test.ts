@@ -655,6 +655,19 @@ describe('twiml strategy', () => {
     expect(t.ops()).not.toContain('createStream');
   });
 
+  it('does not redirect a customer who is not in the conference, and does not end the call', async () => {
+    const t = setup(twiml);
+    await t.accept(t.a);
+    t.voice.hangUp(t.customer);
+    const result = await t.accept(t.b, 'warm');
+    expect(result.error?.code).toBe('FS_ERR_CONFERENCE_NOT_FOUND');
+    expect(t.voice.requests.filter((r) => r.op === 'updateCallTwiml')).toHaveLength(1);
+    // Only the hang-up callback ends the call's segments.
+    expect((await t.segments()).map((s) => s.state)).toEqual(['active', 'active']);
+    await t.run(t.controller.callEnded({ customerCallSid: t.customer }));
+    expect((await t.segments()).map((s) => s.endReason)).toEqual(['call-ended', 'call-ended']);
+  });
+
   it('looks the conference up by task SID when it is not known', async () => {
     const t = setup(twiml);
     await t.run(

@@ -108,8 +108,27 @@ export function createTwimlStrategy(deps: StrategyDeps): StreamStrategy {
     return found;
   }
 
-  /** Sets and verifies endConferenceOnExit=false; returns whether the customer was on hold. */
+  /**
+   * Sets and verifies endConferenceOnExit=false; returns whether the customer was on hold. A
+   * participant that is not found (20404) means the customer is not in the conference right now,
+   * not that the call ended: it is reported as FS_ERR_CONFERENCE_NOT_FOUND and nothing is redirected.
+   */
   async function protect(conferenceSid: string, callSid: string): Promise<boolean> {
+    try {
+      return await protectParticipant(conferenceSid, callSid);
+    } catch (error) {
+      if (isVoiceApiError(error) && error.code === 20404) {
+        throw createFsError(
+          'FS_ERR_CONFERENCE_NOT_FOUND',
+          `customer ${callSid} is not a participant of conference ${conferenceSid}; not redirecting`,
+          error,
+        );
+      }
+      throw error;
+    }
+  }
+
+  async function protectParticipant(conferenceSid: string, callSid: string): Promise<boolean> {
     let participant = await retry('fetch participant', () =>
       voice.fetchParticipant(conferenceSid, callSid),
     );
