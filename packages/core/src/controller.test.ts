@@ -402,10 +402,14 @@ describe('rest strategy (default)', () => {
     await t.voice.stopStream(t.customer, nameOf(t.a));
     t.voice.takeStatusEvents();
     const result = await t.end(t.a);
-    expect(result.error?.twilioCode).toBe(20404);
+    expect(result.outcome).toBe('applied');
     const [segA, segB] = await t.segments();
-    expect(segA).toMatchObject({ state: 'ended', endReason: 'wrapup' });
-    expect(segA?.streams[0]?.state).toBe('stopped');
+    expect(segA).toMatchObject({ state: 'ended', endReason: 'wrapup', errors: [] });
+    expect(segA?.streams[0]).toMatchObject({
+      state: 'stopped',
+      stopReason: 'segment-ended',
+      error: { twilioCode: 20404 },
+    });
     expect(segB).toMatchObject({ state: 'active', endReason: null });
     expect(t.running()).toEqual([nameOf(t.b)]);
   });
@@ -666,6 +670,14 @@ describe('twiml strategy', () => {
     expect((await t.segments()).map((s) => s.state)).toEqual(['active', 'active']);
     await t.run(t.controller.callEnded({ customerCallSid: t.customer }));
     expect((await t.segments()).map((s) => s.endReason)).toEqual(['call-ended', 'call-ended']);
+  });
+
+  it('records TwiML over 4000 characters before touching the call', async () => {
+    const t = setup({ ...twiml, streamUrl: `wss://rx.example.com/${'a'.repeat(3900)}` });
+    const result = await t.accept(t.a);
+    expect(result).toMatchObject({ outcome: 'failed', error: { code: 'FS_ERR_TWIML_TOO_LONG' } });
+    expect(t.ops()).toEqual([]);
+    expect((await t.segments())[0]?.streams[0]?.state).toBe('failed');
   });
 
   it('looks the conference up by task SID when it is not known', async () => {

@@ -320,13 +320,6 @@ function handleFailure(
 ): RecordedError {
   const recorded = recordFor(now(work), error);
   const kind = classifyVoiceError(error);
-  if (during === 'stop' && isVoiceApiError(error) && error.code === 20404) {
-    // Stopping an unknown or already stopped stream answers 404/20404 (UNCONFIRMED, twilio-facts
-    // §2): either way the stream no longer runs, which is what the stop wanted.
-    if (isStreamLive(stream))
-      setStreamState(work, segment, stream, 'stopped', 'stop', 'segment-ended');
-    return recorded;
-  }
   if (kind === 'call-gone' && stream.leg === 'worker') {
     // The agent's own leg is gone: only this segment ends; the customer's call goes on.
     recordOn(work, segment, recorded);
@@ -454,7 +447,17 @@ async function stopStream(
     const { warnings } = await work.ctx.strategy.stop(segment, stream);
     for (const warning of warnings) recordOn(work, segment, recordFor(now(work), warning));
   } catch (error) {
-    return handleFailure(work, segment, stream, error, 'stop');
+    if (!(isVoiceApiError(error) && error.code === 20404)) {
+      return handleFailure(work, segment, stream, error, 'stop');
+    }
+    // Stopping an unknown or already stopped stream answers 404/20404 (UNCONFIRMED, twilio-facts
+    // §2): either way the stream no longer runs, which is what the stop wanted. Kept on the stream
+    // for diagnosis, not reported as a failure.
+    stream.error = recordFor(now(work), error);
+    work.ctx.deps.logger.warn(
+      logFields(segment, stream),
+      'stream was already gone when stopped (20404); its stopped callback was probably lost',
+    );
   }
   if (isStreamLive(stream)) setStreamState(work, segment, stream, 'stopped', 'stop', reason);
   work.ctx.deps.logger.info(logFields(segment, stream), `stream stopped (${reason})`);
