@@ -3,10 +3,13 @@ import {
   decodeMulaw,
   detectTones,
   detectTonesByWindow,
+  emulatorHttpClient,
   startEmulator,
+  toneRuns,
   type Emulator,
   type EmulatorState,
 } from '@flex-streams/emulator';
+import twilio from 'twilio';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver, type StreamStoppedEvent } from '../src/index.js';
 import { isSilent, readSidecar, readWav, soxInfo, tempDir, waitFor } from './helpers.js';
@@ -145,5 +148,82 @@ describe('recording the emulator’s Media Streams', () => {
     expect(detectTones(decodeMulaw(outbound.subarray(to, to + 160)), ALL_TONES_HZ)).toEqual([
       agentHz,
     ]);
+  });
+
+  it('records a REST-created stream through a warm transfer: the second agent joins channel 2, never channel 1', async () => {
+    const client = twilio(emulator.accountSid, emulator.authToken, {
+      httpClient: emulatorHttpClient(emulator.url),
+    });
+    const agentA = await emulator.placeInboundCall({
+      from: '+15550000001',
+      to: '+15550000000',
+      twiml: `<Response>${conference('room-2')}</Response>`,
+    });
+    const customer = await emulator.placeInboundCall({
+      from: '+15550001234',
+      to: '+15550000000',
+      twiml: `<Response>${conference('room-2')}</Response>`,
+    });
+    await waitFor(
+      () => emulator.state().calls.find((c) => c.sid === customer.callSid)?.conferenceSid != null,
+      'the customer to join',
+    );
+    // Official SDK, Twilio's parameter spelling (twilio-facts §2).
+    const created = await client.calls(customer.callSid).streams.create({
+      url: receiver.url,
+      track: 'both_tracks',
+      name: 'rest-stream',
+      'parameter1.name': 'streamName',
+      'parameter1.value': 'segment A+B',
+    });
+    await waitFor(() => (streamOf(customer.callSid)?.framesByTrack.inbound ?? 0) >= 30, '600 ms');
+    const agentB = await emulator.placeInboundCall({
+      from: '+15550000002',
+      to: '+15550000000',
+      twiml: `<Response>${conference('room-2')}</Response>`,
+    });
+    const joinedAt = streamOf(customer.callSid)?.framesByTrack.inbound ?? 0;
+    await waitFor(
+      () => (streamOf(customer.callSid)?.framesByTrack.inbound ?? 0) >= joinedAt + 30,
+      '600 ms with both agents',
+    );
+    const updated = await client
+      .calls(customer.callSid)
+      .streams(created.sid)
+      .update({ status: 'stopped' });
+    expect(updated.status).toBe('stopped');
+    await waitFor(() => stopped.length === 1, 'the recording to finish', 15_000);
+
+    const event = stopped[0];
+    const final = streamOf(customer.callSid);
+    if (event === undefined || final === undefined) throw new Error('unreachable');
+    expect(event.endReason).toBe('stop');
+    expect(event.wavPath.endsWith(`/${customer.callSid}/segment_A_B.wav`)).toBe(true);
+    const wav = await readWav(event.wavPath);
+    expect(Math.abs(wav.durationMs - (final.framesByTrack.inbound ?? 0) * 20)).toBeLessThanOrEqual(
+      40,
+    );
+    expect(await soxInfo(event.wavPath)).toMatchObject({
+      channels: 2,
+      samples: wav.durationMs * 8,
+    });
+    const state = emulator.state();
+    const hz = (sid: string): number =>
+      state.calls.find((c) => c.sid === sid)?.voice.frequencyHz ?? 0;
+    const [inbound, outbound] = wav.byChannel;
+    if (inbound === undefined || outbound === undefined) throw new Error('expected stereo');
+    expect(
+      toneRuns(detectTonesByWindow(decodeMulaw(inbound), ALL_TONES_HZ)).map((r) => r.tones),
+    ).toEqual([[hz(customer.callSid)]]);
+    expect(
+      toneRuns(detectTonesByWindow(decodeMulaw(outbound), ALL_TONES_HZ)).map((r) =>
+        [...r.tones].sort((a, b) => a - b),
+      ),
+    ).toEqual([
+      [hz(agentA.callSid)],
+      [hz(agentA.callSid), hz(agentB.callSid)].sort((a, b) => a - b),
+    ]);
+    // The call goes on after its stream stopped.
+    expect(state.calls.find((c) => c.sid === customer.callSid)?.status).toBe('in-progress');
   });
 });
