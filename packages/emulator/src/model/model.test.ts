@@ -112,7 +112,7 @@ describe('CallModel audio (CallAudioSource)', () => {
     const starter = answered(model, join('r'));
     expect(heard(model, waiting, now())).toEqual([starter.voice.frequencyHz]);
     expect(heard(model, starter, now())).toEqual([waiting.voice.frequencyHz]);
-    expect(model.inbound(waiting.sid, now())).toEqual([
+    expect(model.inbound(waiting.sid)).toEqual([
       { source: `call:${waiting.sid}`, ...waiting.voice },
     ]);
   });
@@ -151,7 +151,7 @@ describe('CallModel audio (CallAudioSource)', () => {
     answered(model, join('e'));
     model.endCall(a);
     expect(model.outbound(a.sid, now())).toEqual([]);
-    expect(model.inbound(a.sid, now())).toEqual([]);
+    expect(model.inbound(a.sid)).toEqual([]);
   });
 });
 
