@@ -568,6 +568,12 @@ describe('rest strategy (default)', () => {
       event: 'exploded' as 'wrapup',
     });
     await expect(badEvent).rejects.toThrow(/event must be one of/);
+    await expect(
+      t.controller.pause({ reservationSid: t.b.reservation, reason: 'x'.repeat(201) }),
+    ).rejects.toThrow(/reason must be a string of at most 200/);
+    await expect(
+      t.controller.pause({ reservationSid: t.b.reservation, actorWorkerSid: 'bob' }),
+    ).rejects.toThrow(/actorWorkerSid must be a Twilio SID/);
     await expect(t.controller.resume({ reservationSid: t.b.reservation })).rejects.toSatisfy((e) =>
       isFsError(e, 'FS_ERR_SEGMENT_NOT_FOUND'),
     );

@@ -172,6 +172,15 @@ function requireOneOf(value: unknown, allowed: readonly string[], field: string)
   }
 }
 
+function requireShortText(value: unknown, max: number, field: string): void {
+  if (value !== undefined && (typeof value !== 'string' || value.length > max)) {
+    throw createFsError(
+      'FS_ERR_INVALID_INPUT',
+      `${field} must be a string of at most ${max} characters when given`,
+    );
+  }
+}
+
 const RESERVATION_END_EVENTS: readonly ReservationEndEvent[] = [
   'wrapup',
   'completed',
@@ -589,9 +598,18 @@ export function createStreamController(deps: ControllerDeps): StreamController {
    * `actorWorkerSid` (when given) owns it. For requests that name a reservation, not a call.
    */
   async function onSegment<T>(
-    input: { reservationSid: string; actorWorkerSid?: string },
+    input: {
+      reservationSid: string;
+      actorWorkerSid?: string;
+      reason?: string;
+      idempotencyKey?: string;
+    },
     task: (work: CallWork, segment: Segment) => Promise<T>,
   ): Promise<T> {
+    if (input.actorWorkerSid !== undefined)
+      requireSid(input.actorWorkerSid, 'WK', 'actorWorkerSid');
+    requireShortText(input.reason, 200, 'reason');
+    requireShortText(input.idempotencyKey, 100, 'idempotencyKey');
     const found = await segmentByReservation(input.reservationSid);
     checkOwner(found, input.actorWorkerSid);
     return onCall(found.customerCallSid, (work) => task(work, find(work, input.reservationSid)));
@@ -792,7 +810,8 @@ export function createStreamController(deps: ControllerDeps): StreamController {
           code: 'FS_ERR_TWILIO_REJECTED',
           twilioCode: null,
           httpStatus: null,
-          message: input.error ?? 'stream-error without a message',
+          // Twilio's StreamError text, bounded: it is stored and logged.
+          message: (input.error ?? 'stream-error without a message').slice(0, 500),
         };
         setStreamState(work, segment, stream, 'failed', 'fail', 'stream-error');
         const failures = segment.streams.filter((t) => t.stopReason === 'stream-error').length;
