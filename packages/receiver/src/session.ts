@@ -66,6 +66,8 @@ interface Recording {
   timer: NodeJS.Timeout | null;
   /** Serialises sidecar writes so an older one never replaces a newer one. */
   sidecarWrites: Promise<void>;
+  /** The sidecar text last written, so an idle stream does not rewrite it every flush. */
+  sidecarText: string;
 }
 
 /**
@@ -281,6 +283,7 @@ export class MediaStreamSession {
       opened: Promise.resolve(),
       timer: null,
       sidecarWrites: Promise.resolve(),
+      sidecarText: '',
     };
     this.recording = recording;
     this.log.info({ tracks: start.tracks, streamName }, 'stream started');
@@ -521,6 +524,8 @@ export class MediaStreamSession {
     const path = recording.sidecarPath;
     if (path === null) return;
     const text = `${JSON.stringify(recording.sidecar, null, 2)}\n`;
+    if (text === recording.sidecarText) return;
+    recording.sidecarText = text;
     recording.sidecarWrites = recording.sidecarWrites
       .then(() => this.ctx.storage.writeTextAtomic(path, text))
       .catch((error: unknown) => {

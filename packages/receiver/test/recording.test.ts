@@ -210,6 +210,9 @@ describe('recording a stream', () => {
     sendTone(stream, 'inbound', customer, 0, 600);
     sendTone(stream, 'outbound', agent, 0, 600);
     stream.close();
+    await waitFor(() => seen.streamStarted.length === 1, 'the recording to open');
+    await receiver.idle();
+    expect(seen.streamStopped).toHaveLength(1);
     const event = await stopped(stream);
     expect(event.endReason).toBe('socket-closed');
     expect(await soxInfo(event.wavPath)).toMatchObject({ channels: 2, samples: 4800 });
