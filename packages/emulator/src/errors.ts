@@ -44,8 +44,8 @@ export const twilioErrors = {
   notFound: (path: string): TwilioApiError =>
     new TwilioApiError(20404, 404, `The requested resource ${path} was not found`),
   /** 21220: the call is not in progress. https://www.twilio.com/docs/errors/21220 */
-  callNotInProgress: (): TwilioApiError =>
-    new TwilioApiError(21220, 400, 'Call is not in-progress. Cannot redirect.'),
+  callNotInProgress: (action = 'redirect'): TwilioApiError =>
+    new TwilioApiError(21220, 400, `Call is not in-progress. Cannot ${action}.`),
   /** 21201: no `To`. https://www.twilio.com/docs/errors/21201 */
   missingTo: (): TwilioApiError => new TwilioApiError(21201, 400, "No 'To' number is specified"),
   /** 21213: no `From`. https://www.twilio.com/docs/errors/21213 */

@@ -205,6 +205,10 @@ describe('Streams through the official SDK', () => {
       code: 20404,
     });
     await emu.hangup(callSid);
+    expect(await restError(client.calls(callSid).streams.create({ url }))).toEqual({
+      status: 400,
+      code: 21220,
+    });
   });
 
   it('sends stream-error with a 319xx code when the WebSocket server refuses the connection', async () => {

@@ -302,7 +302,7 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
    * with startConferenceOnEnter=true joins; until then everyone hears wait music.
    */
   joinConference(call: CallRecord, options: JoinOptions): ParticipantRecord {
-    if (call.status !== 'in-progress') throw twilioErrors.callNotInProgress();
+    if (call.status !== 'in-progress') throw twilioErrors.callNotInProgress('join a conference');
     this.leaveConference(call, 'participant_updated_via_api');
     const now = new Date();
     let conference = this.liveConferenceByName(options.name);
@@ -600,7 +600,8 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
    * forked track and a duplicate running name (both UNCONFIRMED, see `errors.ts`).
    */
   createStream(call: CallRecord, input: StreamInput): StreamRecord {
-    if (call.status !== 'in-progress') throw twilioErrors.callNotInProgress();
+    // UNCONFIRMED (facts §2): a stream on a call that is not in progress answers 400 / 21220.
+    if (call.status !== 'in-progress') throw twilioErrors.callNotInProgress('start a stream');
     const running = [...this.streams.values()].filter((s) => s.callSid === call.sid && isActive(s));
     const tracks = TRACKS[input.track];
     const used = running.reduce((n, s) => n + s.tracks.length, 0);
