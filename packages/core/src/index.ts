@@ -86,6 +86,7 @@ export {
   type StrategyDeps,
   type StreamStrategy,
 } from './strategies.js';
+export { createSegmentIdGenerator, createSystemClock } from './system.js';
 export { createStateMachine, type StateMachine, type TransitionTable } from './state-machine.js';
 export {
   buildStartStreamTwiml,
