@@ -277,4 +277,54 @@ describe('Calls through the official SDK', () => {
     );
     expect(error).toEqual({ status: 404, code: 20404 });
   });
+
+  it('follows <Redirect> to a relative URL with a signed request, then plays <Play>', async () => {
+    app.route('/first', '<Response><Redirect method="POST">second?step=2</Redirect></Response>');
+    app.route(
+      '/second',
+      '<Response><Play loop="0">https://example.com/music.mp3</Play></Response>',
+    );
+    const call = await client.calls.create({
+      to: '+15550011',
+      from: '+15550012',
+      url: `${app.url}/first`,
+    });
+    const second = await waitFor(
+      () => app.received.find((r) => r.path === '/second' && r.params.CallSid === call.sid),
+      Boolean,
+      'the redirect',
+    );
+    expect(second?.url).toBe(`${app.url}/second?step=2`);
+    expect(
+      twilio.validateRequest(
+        emu.authToken,
+        second?.signature ?? '',
+        second?.url ?? '',
+        second?.params ?? {},
+      ),
+    ).toBe(true);
+    await waitFor(
+      () => emu.state().calls.find((c) => c.sid === call.sid)?.activity,
+      (a) => a === 'play',
+      '<Play>',
+    );
+    await client.calls(call.sid).update({ status: 'completed' });
+  });
+
+  it('ends a call whose TwiML URL fails with 11200 and leaves the others alone', async () => {
+    app.route('/broken', 'oops', 500);
+    const call = await client.calls.create({
+      to: '+15550013',
+      from: '+15550014',
+      url: `${app.url}/broken`,
+    });
+    await waitFor(
+      () => statusOf(call.sid),
+      (s) => s === 'completed',
+      'the call to end',
+    );
+    expect(emu.events().find((e) => e.type === 'twiml.error' && e.callSid === call.sid)?.code).toBe(
+      11200,
+    );
+  });
 });

@@ -351,4 +351,27 @@ describe('Conferences and participants through the official SDK', () => {
     expect(sequence).toEqual(sequence.map((_, i) => i + 1));
     await emu.hangup(customer);
   });
+
+  it('takes repeated ConferenceStatusCallbackEvent keys from a REST participant create (qs arrays)', async () => {
+    const name = newRoom();
+    const callback = `${app.url}/rest-conference-events`;
+    const created = await client.conferences(name).participants.create({
+      from: '+15550100',
+      to: '+15550200',
+      conferenceStatusCallback: callback,
+      conferenceStatusCallbackEvent: ['start', 'join', 'mute'],
+    });
+    const sid = created.conferenceSid;
+    await client.conferences(sid).participants(created.callSid).update({ muted: true });
+    const events = await waitFor(
+      () =>
+        app.received
+          .filter((r) => r.path === '/rest-conference-events' && r.params.ConferenceSid === sid)
+          .map((r) => r.params.StatusCallbackEvent),
+      (list) => list.length === 3,
+      'three callbacks',
+    );
+    expect(events).toEqual(['conference-start', 'participant-join', 'participant-mute']);
+    await emu.hangup(created.callSid);
+  });
 });
