@@ -165,26 +165,51 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     );
     sessions.add(session);
     void session.finished.then(() => sessions.delete(session));
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (isBinary) {
-        session.onBinary();
-        return;
-      }
-      const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      session.onText(buffer.toString('utf8'), buffer.length);
-    });
-    ws.on('error', (error: Error & { code?: string }) => {
-      const code =
-        error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
-          ? 'FS_RCV_MESSAGE_TOO_LARGE'
-          : 'FS_RCV_INVALID_MESSAGE';
-      session.onSocketError(
-        new ReceiverError(code, `WebSocket protocol error: ${error.message}`, { cause: error }),
-      );
-    });
-    ws.on('close', (code: number) => {
-      session.onClose(code);
-    });
+    // The session never throws by design; this guard keeps that promise even against a bug, so
+    // one stream's failure can never take the process (and every other stream) down.
+    const guard =
+      <A extends unknown[]>(handler: (...args: A) => void) =>
+      (...args: A): void => {
+        try {
+          handler(...args);
+        } catch (error) {
+          logger.error({ err: error }, 'a media stream session failed unexpectedly');
+          ws.terminate();
+        }
+      };
+    ws.on(
+      'message',
+      guard((data: RawData, isBinary: boolean) => {
+        if (isBinary) {
+          session.onBinary();
+          return;
+        }
+        const buffer = Array.isArray(data)
+          ? Buffer.concat(data)
+          : Buffer.isBuffer(data)
+            ? data
+            : Buffer.from(data);
+        session.onText(buffer.toString('utf8'), buffer.length);
+      }),
+    );
+    ws.on(
+      'error',
+      guard((error: Error & { code?: string }) => {
+        const code =
+          error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+            ? 'FS_RCV_MESSAGE_TOO_LARGE'
+            : 'FS_RCV_INVALID_MESSAGE';
+        session.onSocketError(
+          new ReceiverError(code, `WebSocket protocol error: ${error.message}`, { cause: error }),
+        );
+      }),
+    );
+    ws.on(
+      'close',
+      guard((code: number) => {
+        session.onClose(code);
+      }),
+    );
   };
 
   await new Promise<void>((resolve, reject) => {

@@ -79,6 +79,8 @@ export class MediaStreamSession {
   private state: SessionState = 'awaiting-start';
   private recording: Recording | null = null;
   private stopReceived = false;
+  /** Set by the first error: later input on a socket being closed is ignored, not re-reported. */
+  private failed = false;
   private readonly finishedPromise: Promise<void>;
   private resolveFinished: () => void = () => undefined;
   private log: Logger;
@@ -119,7 +121,8 @@ export class MediaStreamSession {
 
   /** A text frame arrived. Never throws. */
   onText(text: string, byteLength: number): void {
-    if (this.state === 'done' || (this.state === 'finishing' && !this.stopReceived)) return;
+    if (this.failed || this.state === 'done') return;
+    if (this.state === 'finishing' && !this.stopReceived) return;
     try {
       if (byteLength > this.ctx.maxMessageBytes) {
         throw new ReceiverError(
@@ -135,7 +138,8 @@ export class MediaStreamSession {
 
   /** A binary frame arrived: Media Streams only sends JSON text frames. Never throws. */
   onBinary(): void {
-    if (this.state === 'done' || this.state === 'finishing') return;
+    if (this.failed || this.state === 'done') return;
+    if (this.state === 'finishing' && !this.stopReceived) return;
     this.fail(
       new ReceiverError('FS_RCV_BINARY_FRAME', 'Media Streams messages are JSON text frames'),
     );
@@ -154,7 +158,7 @@ export class MediaStreamSession {
       this.end();
     } else if (this.state === 'recording') {
       this.log.info({ code }, 'socket closed without stop; finishing the recording');
-      void this.finish('socket-closed', null);
+      this.finishInBackground('socket-closed', null);
     }
   }
 
@@ -167,6 +171,9 @@ export class MediaStreamSession {
       await finishing;
     } else if (this.state === 'awaiting-start') {
       this.socket.close(1001, 'receiver shutting down');
+      // Done now: a peer that never answers the close must not hold the shutdown.
+      this.transition('done');
+      this.end();
     }
     await this.finishedPromise;
   }
@@ -209,7 +216,7 @@ export class MediaStreamSession {
         // the socket is left for Twilio to close.
         recording.log.info('stop received');
         this.stopReceived = true;
-        void this.finish('stop', null);
+        this.finishInBackground('stop', null);
         return;
       }
       case 'dtmf':
@@ -367,7 +374,11 @@ export class MediaStreamSession {
     if (this.state !== 'recording') return;
     this.writeSidecar(recording);
     recording.timer = setInterval(() => {
-      this.commit(recording, false);
+      try {
+        this.commit(recording, false);
+      } catch (error) {
+        this.fail(error);
+      }
     }, this.ctx.flushIntervalMs);
     recording.timer.unref();
   }
@@ -535,6 +546,8 @@ export class MediaStreamSession {
 
   /** Bad input or a failed write: one log line, this socket closed with its code. */
   private fail(error: unknown, closeSocket = true): void {
+    if (this.failed) return;
+    this.failed = true;
     const err = isReceiverError(error)
       ? error
       : new ReceiverError('FS_RCV_RECORDING_FAILED', 'unexpected failure', { cause: error });
@@ -558,8 +571,15 @@ export class MediaStreamSession {
       this.transition('done');
       this.end();
     } else if (this.state === 'recording') {
-      void this.finish('error', err);
+      this.finishInBackground('error', err);
     }
+  }
+
+  /** Starts `finish` without awaiting it; a failure is logged, never an unhandled rejection. */
+  private finishInBackground(reason: EndReason, error: ReceiverError | null): void {
+    this.finish(reason, error).catch((failure: unknown) => {
+      this.log.error({ err: failure }, 'finishing the session failed');
+    });
   }
 
   private async finish(reason: EndReason, error: ReceiverError | null): Promise<void> {
