@@ -304,6 +304,12 @@ describe('rest strategy (default)', () => {
       [1, 'starting', null],
     ]);
     expect(t.voice.streams(t.customer)[1]?.parameters.continuation).toBe('1');
+    // The pause request replayed after the resume changes nothing.
+    const replay = await t.run(
+      t.controller.pause({ reservationSid: t.a.reservation, idempotencyKey: 'p1' }),
+    );
+    expect(replay.outcome).toBe('duplicate');
+    expect(t.running()).toEqual([nameOf(t.a, 1)]);
   });
 
   it("refuses a worker acting on another worker's segment, changing nothing", async () => {
@@ -490,6 +496,16 @@ describe('rest strategy (default)', () => {
       'task-canceled',
     ]);
     expect(t.running()).toEqual([nameOf(t.a)]);
+  });
+
+  it('counts the track budget per forked call: worker legs do not share it', async () => {
+    const t = setup({ leg: 'worker' });
+    await t.accept(t.a);
+    await t.accept(t.b, 'warm');
+    await t.accept(t.c, 'warm');
+    for (const who of [t.a, t.b, t.c]) {
+      expect(t.voice.streams(who.callSid, 'in-progress').map((s) => s.name)).toEqual([nameOf(who)]);
+    }
   });
 
   it('streams the worker leg when configured, on each agent own call', async () => {
