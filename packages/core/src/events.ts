@@ -57,7 +57,10 @@ class Fields {
     return value;
   }
 
-  /** `TaskAttributes`, a JSON string: the customer's `call_sid` (set by `<Enqueue>`, §6). */
+  /**
+   * `TaskAttributes`, a JSON string: the customer's `call_sid` (set by `<Enqueue>`, §6) and, once
+   * Flex has built it, `conference.sid` ([2ND], widespread community usage, §6).
+   */
   taskAttributes(): { customerCallSid: string; conferenceSid: string | null } {
     const raw = this.form.TaskAttributes;
     let parsed: unknown;
@@ -138,7 +141,11 @@ export function parseTaskRouterEvent(form: WebhookForm): ControllerCommand {
   return fields.done(what, { kind: 'not-handled', eventType });
 }
 
-/** Maps a Media Streams status callback form (`StreamEvent`, `StreamSid`, …) to a command. */
+/**
+ * Maps a Media Streams status callback form (`StreamEvent`, `StreamSid`, …) to a command. The
+ * exact field set is UNCONFIRMED against Twilio's primary page (twilio-facts §2): only `CallSid`,
+ * `StreamSid`, `StreamName`, `StreamEvent` and the optional `StreamError` are read.
+ */
 export function parseStreamStatusCallback(form: WebhookForm): ControllerCommand {
   const fields = new Fields(form);
   const callSid = fields.sid('CallSid', 'CA');
