@@ -83,7 +83,7 @@ export async function startEmulatorWith(
   const authToken = options.authToken ?? newSecret();
   if (!/^AC[0-9a-f]{32}$/i.test(accountSid))
     throw new Error(`accountSid must be AC + 32 hex digits, got '${accountSid}'`);
-  const events = new EventLog();
+  const events = new EventLog(logger);
   const apiKeys: ApiKeyStore = new Map();
   const clock: Clock = { now: () => performance.now() };
   const model = new CallModel({

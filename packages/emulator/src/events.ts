@@ -37,9 +37,23 @@ export interface EmulatorEvent {
   readonly [key: string]: unknown;
 }
 
+/** Event types a person running the emulator wants to see at `info` level; the rest log at `debug`. */
+const INFO_PREFIXES = ['call.status', 'conference.', 'stream.', 'twiml.error'];
+
+/** Where the log also writes each event (a pino logger fits). */
+export interface EventSink {
+  info(fields: object, message: string): void;
+  debug(fields: object, message: string): void;
+}
+
 /** An append-only, ordered log of everything the emulator saw and did. */
 export class EventLog {
   readonly #events: EmulatorEvent[] = [];
+  readonly #sink: EventSink | null;
+
+  constructor(sink: EventSink | null = null) {
+    this.#sink = sink;
+  }
 
   /** Appends one event and returns it. */
   append(
@@ -53,6 +67,10 @@ export class EventLog {
       type,
     };
     this.#events.push(event);
+    if (this.#sink !== null) {
+      const level = INFO_PREFIXES.some((p) => type.startsWith(p)) ? 'info' : 'debug';
+      this.#sink[level]({ ...fields, seq: event.seq }, type);
+    }
     return event;
   }
 

@@ -115,7 +115,7 @@ describe('control API under /_emulator/', () => {
     ]);
     const mine = events
       .filter((e) => e.callSid === call.sid)
-      .map((e) => (e.type === 'call.status' ? `${e.type}:${String(e.to)}` : e.type));
+      .map((e) => (e.type === 'call.status' ? `${e.type}:${String(e.status)}` : e.type));
     expect(mine).toEqual([
       'call.created',
       'call.status:ringing',

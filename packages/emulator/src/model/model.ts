@@ -100,6 +100,7 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
     const call = this.#newCall(input);
     setImmediate(() => {
       this.#guard(call, () => {
+        if (this.#closed) return;
         if (call.status === 'queued') this.#setStatus(call, 'ringing');
         if (call.status !== 'ringing') return;
         this.answer(call);
@@ -264,7 +265,7 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
     const from = call.status;
     call.status = transition(`call ${call.sid}`, CALL_TRANSITIONS, from, to);
     call.dateUpdated = new Date();
-    this.deps.events.append('call.status', { callSid: call.sid, from, to });
+    this.deps.events.append('call.status', { callSid: call.sid, previous: from, status: to });
   }
 
   /** Runs `fn`; an unexpected throw is logged and never escapes into a timer. */
