@@ -8,7 +8,7 @@ import { candidateName, recordingBaseName } from './naming.js';
 import type { EndReason, Sidecar } from './sidecar.js';
 import { isAlreadyExists, type RecordingStorage } from './storage.js';
 import { StreamTimeline, type CommitResult } from './timeline.js';
-import { WAV_HEADER_BYTES } from './wav.js';
+import { WAV_HEADER_BYTES, durationMsOf } from './wav.js';
 import { RecordingWriter } from './writer.js';
 
 /** The socket as a session sees it. */
@@ -606,6 +606,13 @@ export class MediaStreamSession {
       if (error !== null) sidecar.error = { code: error.code, message: error.message };
     } catch (failure) {
       recording.log.error({ err: failure }, 'finishing the recording failed');
+      // The sidecar describes the file as it is: only what reached the disk.
+      if (recording.writer !== null) {
+        sidecar.durationMs = durationMsOf(
+          recording.writer.dataBytes,
+          recording.timeline.tracks.length === 2 ? 2 : 1,
+        );
+      }
       sidecar.endReason = 'error';
       sidecar.error ??= {
         code: 'FS_RCV_RECORDING_FAILED',

@@ -9,6 +9,7 @@ import {
 import {
   TestStream,
   constantFrame,
+  expectEveryWavReadable,
   readSidecar,
   readWav,
   sid,
@@ -49,6 +50,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await receiver.close();
+  // Streams closed for bad input after start leave recordings too: all must be readable.
+  expect(await expectEveryWavReadable(dir)).toBeGreaterThanOrEqual(8);
   await remove();
 });
 

@@ -12,7 +12,15 @@ import {
 import twilio from 'twilio';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver, type StreamStoppedEvent } from '../src/index.js';
-import { isSilent, readSidecar, readWav, soxInfo, tempDir, waitFor } from './helpers.js';
+import {
+  expectEveryWavReadable,
+  isSilent,
+  readSidecar,
+  readWav,
+  soxInfo,
+  tempDir,
+  waitFor,
+} from './helpers.js';
 
 /**
  * The receiver fed by the emulator's own Media Streams client: a real (emulated) conference whose
@@ -41,6 +49,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await emulator.close();
   await receiver.close();
+  await expectEveryWavReadable(dir);
   await remove();
 });
 

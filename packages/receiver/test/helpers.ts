@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { expect } from 'vitest';
 import { WebSocket } from 'ws';
 import { WAV_HEADER_BYTES, readWavHeader } from '../src/index.js';
 import type { Sidecar } from '../src/index.js';
@@ -180,7 +181,8 @@ export async function soxInfo(path: string): Promise<SoxInfo> {
     if (match?.[1] === undefined) throw new Error(`sox --info printed no ${name}:\n${stdout}`);
     return match[1].trim();
   };
-  const samples = /=\s*(\d+)\s+samples/.exec(field('Duration'))?.[1];
+  // sox prints no Duration line for an empty file (header only).
+  const samples = /^Duration\s*:.*=\s*(\d+)\s+samples/m.exec(stdout)?.[1] ?? '0';
   return {
     channels: Number(field('Channels')),
     sampleRate: Number(field('Sample Rate')),
@@ -197,4 +199,29 @@ export async function readSidecar(path: string): Promise<Sidecar> {
 /** True when every byte of `bytes` is µ-law silence. */
 export function isSilent(bytes: Uint8Array): boolean {
   return bytes.every((b) => b === 0xff);
+}
+
+/**
+ * Every WAV under `recordingsDir` (`<CallSid>/<name>.wav`) is read by `sox --info` with 8000 Hz,
+ * the channels its sidecar announces, and exactly the sidecar's length. Returns how many it read.
+ */
+export async function expectEveryWavReadable(recordingsDir: string): Promise<number> {
+  let count = 0;
+  for (const call of await readdir(recordingsDir, { withFileTypes: true })) {
+    if (!call.isDirectory()) continue;
+    const folder = join(recordingsDir, call.name);
+    for (const name of await readdir(folder)) {
+      if (!name.endsWith('.wav')) continue;
+      const wavPath = join(folder, name);
+      const sidecar = await readSidecar(wavPath.replace(/\.wav$/, '.json'));
+      const info = await soxInfo(wavPath);
+      expect(info, wavPath).toMatchObject({
+        sampleRate: 8000,
+        channels: sidecar.tracks.length,
+        samples: Math.round(sidecar.durationMs * 8),
+      });
+      count++;
+    }
+  }
+  return count;
 }

@@ -7,6 +7,7 @@ import { startReceiver, type Receiver, type ReceiverEventMap } from '../src/inde
 import {
   TestStream,
   constantFrame,
+  expectEveryWavReadable,
   isSilent,
   readSidecar,
   readWav,
@@ -39,6 +40,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await receiver.close();
+  await expectEveryWavReadable(dir);
   await remove();
 });
 

@@ -14,6 +14,7 @@ import {
 import {
   TestStream,
   constantFrame,
+  expectEveryWavReadable,
   readSidecar,
   readWav,
   soxInfo,
@@ -28,6 +29,7 @@ beforeEach(async () => {
   ({ dir, remove } = await tempDir());
 });
 afterEach(async () => {
+  await expectEveryWavReadable(dir);
   await remove();
 });
 
@@ -235,5 +237,7 @@ describe('crash safety', () => {
     const third = await startReceiver({ recordingsDir: crashed });
     expect(third.repaired).toEqual([]);
     await third.close();
+    expect(await expectEveryWavReadable(crashed)).toBe(1);
+    expect(await expectEveryWavReadable(join(dir, 'live'))).toBe(1);
   });
 });
