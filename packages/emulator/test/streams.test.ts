@@ -167,7 +167,9 @@ describe('Streams through the official SDK', () => {
     const callSid = await liveCall();
     const url = `${ws.origin}/limit`;
     await client.calls(callSid).streams.create({ url, name: 'a', track: 'both_tracks' });
-    await client.calls(callSid).streams.create({ url, name: 'b', track: 'inbound_track' });
+    const b = await client
+      .calls(callSid)
+      .streams.create({ url, name: 'b', track: 'inbound_track' });
     expect(await restError(client.calls(callSid).streams.create({ url, name: 'a' }))).toEqual({
       status: 400,
       code: 31961,
@@ -186,8 +188,9 @@ describe('Streams through the official SDK', () => {
       'the TwiML fork to be refused',
     );
     expect(callOf(callSid)?.status).toBe('in-progress');
-    // Stopping one stream frees its tracks.
-    await client.calls(callSid).streams('b').update({ status: 'stopped' });
+    // Stopping one stream (here by its MZ SID) frees its tracks.
+    const stoppedB = await client.calls(callSid).streams(b.sid).update({ status: 'stopped' });
+    expect(stoppedB).toMatchObject({ sid: b.sid, name: 'b', status: 'stopped' });
     await client.calls(callSid).streams.create({ url, name: 'd' });
     expect(
       emu.state().streams.filter((s) => s.callSid === callSid && s.status === 'in-progress'),
