@@ -7,6 +7,7 @@ import { UsageError, type Command, type CommandIo } from './command.js';
 const commands: Record<string, () => Promise<Command>> = {
   emulator: async () => (await import('./commands/emulator.js')).emulatorCommand,
   receiver: async () => (await import('./commands/receiver.js')).receiverCommand,
+  start: async () => (await import('./commands/start.js')).startCommand,
 };
 
 function overview(): string {

@@ -1,0 +1,132 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../bin/flex-streams.mjs', import.meta.url));
+
+interface Listening {
+  event: 'listening';
+  emulator: { url: string; accountSid: string; authToken: string };
+  receiver: { url: string };
+  recordings: string;
+}
+
+type Child = ChildProcessByStdio<null, Readable, Readable>;
+const children: Child[] = [];
+const dirs: string[] = [];
+
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+/** Spawns `flex-streams start` on free ports and resolves with its JSON line. */
+async function start(
+  recordings: string,
+): Promise<{ child: Child; listening: Listening; stderr: () => string }> {
+  const child = spawn(
+    process.execPath,
+    [bin, 'start', '--emulator-port', '0', '--receiver-port', '0', '--recordings', recordings],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const line = await new Promise<string>((resolve, reject) => {
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const end = stdout.indexOf('\n');
+      if (end >= 0) resolve(stdout.slice(0, end));
+    });
+    child.on('exit', (code) => {
+      reject(new Error(`start exited with ${String(code)} before listening:\n${stderr}`));
+    });
+  });
+  return { child, listening: JSON.parse(line) as Listening, stderr: () => stderr };
+}
+
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  ms = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('flex-streams start', () => {
+  it('runs the emulator and the receiver together: a played call is recorded, SIGTERM exits 0', async () => {
+    const recordings = await mkdtemp(join(tmpdir(), 'fs-start-'));
+    dirs.push(recordings);
+    const { child, listening, stderr } = await start(recordings);
+    expect(listening.emulator.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(listening.emulator.accountSid).toMatch(/^AC[0-9a-f]{32}$/);
+    expect(listening.receiver.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/media$/);
+    expect(listening.recordings).toBe(recordings);
+    // The guide for a person arrives on stderr (a separate pipe, so possibly a moment later).
+    await waitFor('the guide on stderr', () =>
+      Promise.resolve(stderr().includes('/_emulator/calls') ? true : undefined),
+    );
+
+    // Play a call the way the guide on stderr says, with the receiver URL it printed.
+    const twiml =
+      `<Response><Start><Stream url="${listening.receiver.url}" track="both_tracks" name="hello"/></Start>` +
+      '<Pause length="1"/></Response>';
+    const placed = await fetch(`${listening.emulator.url}/_emulator/calls`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ from: '+15550100001', to: '+15550100002', twiml }),
+    });
+    expect(placed.status).toBe(201);
+    const { callSid } = (await placed.json()) as { callSid: string };
+
+    // The call ends after its pause; the stream stops with it and the sidecar is written.
+    const sidecar = await waitFor('the recording sidecar', async () => {
+      const files = await readdir(join(recordings, callSid)).catch(() => []);
+      const json = files.find((f) => f.endsWith('.json'));
+      if (json === undefined) return undefined;
+      const parsed = JSON.parse(await readFile(join(recordings, callSid, json), 'utf8')) as {
+        endReason: string | null;
+        callSid: string;
+        tracks: string[];
+        durationMs: number;
+      };
+      return parsed.endReason === null ? undefined : parsed; // written as null while recording
+    });
+    expect(sidecar.callSid).toBe(callSid);
+    expect(sidecar.endReason).toBe('stop');
+    expect(sidecar.tracks).toEqual(['inbound', 'outbound']);
+    expect(sidecar.durationMs).toBeGreaterThan(800);
+    const files = await readdir(join(recordings, callSid));
+    expect(files.some((f) => f.endsWith('.wav'))).toBe(true);
+
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('refuses a bad port with a usage error (exit 2) and prints nothing on stdout', async () => {
+    const child = spawn(process.execPath, [bin, 'start', '--emulator-port', 'x'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain("--emulator-port must be an integer from 0 to 65535, not 'x'");
+  });
+});
