@@ -553,7 +553,11 @@ export class MediaStreamSession {
       : new ReceiverError('FS_RCV_RECORDING_FAILED', 'unexpected failure', { cause: error });
     this.ctx.metrics.protocolErrors.inc({ code: err.code });
     this.log.warn(
-      { code: err.code, closeCode: err.closeCode, cause: err.cause },
+      {
+        code: err.code,
+        closeCode: err.closeCode,
+        ...(err.cause instanceof Error ? { cause: err.cause.message } : {}),
+      },
       `${err.message}; closing this stream's socket (see packages/receiver/README.md, close codes)`,
     );
     this.ctx.events.emit('anomaly', {

@@ -1,4 +1,4 @@
-import { cp, appendFile, readFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -239,5 +239,21 @@ describe('crash safety', () => {
     await third.close();
     expect(await expectEveryWavReadable(crashed)).toBe(1);
     expect(await expectEveryWavReadable(join(dir, 'live'))).toBe(1);
+  });
+});
+
+describe('the start-up repair', () => {
+  it('leaves files it did not write alone and removes half-written sidecars', async () => {
+    const folder = join(dir, 'CA' + '0'.repeat(32));
+    await mkdir(folder, { recursive: true });
+    const foreign = Buffer.from('RIFF\u0000\u0000\u0000\u0000WAVEnot ours at all, not even close');
+    await writeFile(join(folder, 'foreign.wav'), foreign);
+    await writeFile(join(folder, 'x.json.tmp'), '{"half":');
+    const receiver = await startReceiver({ recordingsDir: dir });
+    await receiver.close();
+    expect(receiver.repaired).toEqual([]);
+    expect(await readFile(join(folder, 'foreign.wav'))).toEqual(foreign);
+    expect(await readdir(folder)).toEqual(['foreign.wav']);
+    await rm(folder, { recursive: true });
   });
 });
