@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import qs from 'qs';
 import { BEEP_MS, PLAY_MS, SAY_MS_PER_CHAR, SOUNDS, partyVoice } from './audio/index.js';
@@ -73,10 +73,27 @@ function parseBasicAuth(header: string | undefined): { user: string; pass: strin
   return { user: decoded.slice(0, colon), pass: decoded.slice(colon + 1) };
 }
 
-/** Starts the emulator on `host:port` with the given media engine. */
+/** What an extension gets to build on: the server, the model and the event log. */
+export interface ExtensionContext {
+  readonly app: FastifyInstance;
+  readonly model: CallModel;
+  readonly events: EventLog;
+  readonly accountSid: string;
+  readonly authToken: string;
+}
+
+/**
+ * Adds a resource family to the emulator (TaskRouter and Flex in later steps): its routes on `app`
+ * (authenticated like every Twilio-shaped route, logged as `rest.request`), its reactions to the
+ * model through `events.subscribe`, its own event types through `events.append`.
+ */
+export type EmulatorExtension = (context: ExtensionContext) => void | Promise<void>;
+
+/** Starts the emulator on `host:port` with the given media engine and extensions. */
 export async function startEmulatorWith(
   options: EmulatorOptions,
   createMediaClient: MediaClientFactory,
+  extensions: readonly EmulatorExtension[] = [],
 ): Promise<Emulator> {
   const logger = options.logger ?? pino({ level: 'silent' });
   const accountSid = options.accountSid ?? newSid('AC');
@@ -117,8 +134,11 @@ export async function startEmulatorWith(
   );
 
   // HTTP Basic auth: AccountSid:AuthToken or an API key SK…:secret (twilio-facts §5).
+  // Everything outside the control API is Twilio-shaped and authenticated, whatever domain an
+  // extension serves (`/2010-04-01/…` here, `/v1/Workspaces/…` for TaskRouter later).
+  const isControl = (url: string): boolean => url.startsWith('/_emulator/');
   app.addHook('onRequest', (request, _reply, done) => {
-    if (!request.url.startsWith('/2010-04-01/')) {
+    if (isControl(request.url)) {
       done();
       return;
     }
@@ -141,7 +161,7 @@ export async function startEmulatorWith(
   });
 
   app.addHook('onResponse', async (request, reply) => {
-    if (!request.url.startsWith('/2010-04-01/')) return;
+    if (isControl(request.url)) return;
     events.append('rest.request', {
       method: request.method,
       path: request.url.split('?')[0],
@@ -196,6 +216,7 @@ export async function startEmulatorWith(
   const state = (): EmulatorState => buildState(model);
   const readEvents = (sinceSeq?: number): EmulatorEvent[] => events.since(sinceSeq);
   registerControlRoutes(app, { model, apiKeys, placeInboundCall, state, events: readEvents });
+  for (const extend of extensions) await extend({ app, model, events, accountSid, authToken });
 
   await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   const address = app.server.address();

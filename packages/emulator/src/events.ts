@@ -50,6 +50,7 @@ export interface EventSink {
 export class EventLog {
   readonly #events: EmulatorEvent[] = [];
   readonly #sink: EventSink | null;
+  readonly #subscribers = new Set<(event: EmulatorEvent) => void>();
 
   constructor(sink: EventSink | null = null) {
     this.#sink = sink;
@@ -71,7 +72,20 @@ export class EventLog {
       const level = INFO_PREFIXES.some((p) => type.startsWith(p)) ? 'info' : 'debug';
       this.#sink[level]({ ...fields, seq: event.seq }, type);
     }
+    for (const subscriber of this.#subscribers) subscriber(event);
     return event;
+  }
+
+  /**
+   * Calls `listener` with every event appended from now on, synchronously and in order; returns
+   * the unsubscribe function. Extensions (TaskRouter in step 3) react to the model this way, e.g.
+   * to a `twiml.verb` event whose `verb` is `Enqueue`.
+   */
+  subscribe(listener: (event: EmulatorEvent) => void): () => void {
+    this.#subscribers.add(listener);
+    return () => {
+      this.#subscribers.delete(listener);
+    };
   }
 
   /** Every event whose `seq` is greater than `sinceSeq` (all of them by default), in order. */

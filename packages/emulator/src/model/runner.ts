@@ -200,7 +200,7 @@ function describe(verb: Verb): Record<string, unknown> {
     case 'Stop':
       return { streams: verb.streamNames };
     case 'Enqueue':
-      return { queue: verb.queueName };
+      return { queue: verb.queueName, workflowSid: verb.workflowSid, task: verb.task };
     case 'Redirect':
       return { url: verb.url };
     case 'Say':

@@ -57,11 +57,28 @@ describe('parseTwiml', () => {
         '<Response><Enqueue workflowSid="WW1">support</Enqueue><Redirect method="GET">/next</Redirect><Pause length="3"/><Play loop="0">x.mp3</Play></Response>',
       ),
     ).toEqual([
-      { verb: 'Enqueue', queueName: 'support', waitUrl: null },
+      { verb: 'Enqueue', queueName: 'support', waitUrl: null, workflowSid: 'WW1', task: null },
       { verb: 'Redirect', url: '/next', method: 'GET' },
       { verb: 'Pause', lengthS: 3 },
       { verb: 'Play', url: 'x.mp3', loop: 0 },
     ]);
+  });
+
+  it('keeps the <Task> attributes of <Enqueue> for TaskRouter', () => {
+    expect(
+      parseTwiml(
+        '<Response><Enqueue workflowSid="WW1"><Task priority="5">{"type":"support"}</Task></Enqueue></Response>',
+      ),
+    ).toEqual([
+      {
+        verb: 'Enqueue',
+        queueName: 'WW1',
+        waitUrl: null,
+        workflowSid: 'WW1',
+        task: '{"type":"support"}',
+      },
+    ]);
+    expect(codeOf('<Response><Enqueue>q<Say>x</Say></Enqueue></Response>')).toBe(12200);
   });
 
   it('refuses XML that is not well formed or has no <Response> root with 12100', () => {

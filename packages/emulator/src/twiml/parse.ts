@@ -45,7 +45,13 @@ export type Verb =
   | { readonly verb: 'Start'; readonly streams: readonly StreamNoun[] }
   | { readonly verb: 'Stop'; readonly streamNames: readonly string[] }
   | { readonly verb: 'Dial'; readonly conference: ConferenceNoun }
-  | { readonly verb: 'Enqueue'; readonly queueName: string; readonly waitUrl: string | null }
+  | {
+      readonly verb: 'Enqueue';
+      readonly queueName: string;
+      readonly waitUrl: string | null;
+      readonly workflowSid: string | null;
+      readonly task: string | null;
+    }
   | { readonly verb: 'Redirect'; readonly url: string; readonly method: HttpMethod }
   | { readonly verb: 'Hangup' };
 
@@ -206,10 +212,22 @@ function parseVerb(node: OrderedNode): Verb {
       return parseDial(node);
     case 'Enqueue': {
       const a = attributes(node, ['action', 'method', 'waitUrl', 'waitUrlMethod', 'workflowSid']);
-      // `<Task>` children (TaskRouter attributes) are accepted and ignored until step 3.
       const queueName = textOf(node) || (a.workflowSid ?? '');
       if (queueName === '') throw schema('<Enqueue> needs a queue name or a workflowSid');
-      return { verb: 'Enqueue', queueName, waitUrl: a.waitUrl ?? null };
+      // `<Task>` carries the TaskRouter task attributes (JSON text), kept for step 3's TaskRouter.
+      let task: string | null = null;
+      for (const child of elementChildren(node)) {
+        if (tagOf(child) !== 'Task') throw schema(`<${tagOf(child)}> is not allowed in <Enqueue>`);
+        attributes(child, ['priority', 'timeout']);
+        task = textOf(child);
+      }
+      return {
+        verb: 'Enqueue',
+        queueName,
+        waitUrl: a.waitUrl ?? null,
+        workflowSid: a.workflowSid ?? null,
+        task,
+      };
     }
     case 'Redirect': {
       const a = attributes(node, ['method']);
