@@ -178,9 +178,12 @@ export interface FlexTokenValidatorOptions {
 function libraryRejection(reason: unknown): FlexTokenError {
   const text = reason instanceof Error ? reason.message : String(reason);
   // The texts are matched as the library passes them through; nothing else is known of them.
+  // Node's system error codes are upper case (ECONNREFUSED, ENOTFOUND, EAI_AGAIN): match them
+  // case-sensitively so that "Token expired" stays a refusal.
+  const systemError = /\bE[A-Z_]{3,}\b/;
   const unavailable =
-    /\bE[A-Z_]{3,}\b|socket hang up|JSON|Unexpected (token|end)|Authenticate|AuthToken or Api Credentials|AccountSid was not provided|Internal Server Error|Service Unavailable|Too Many Requests/i;
-  if (unavailable.test(text)) {
+    /socket hang up|JSON|Unexpected (token|end)|Authenticate|AuthToken or Api Credentials|AccountSid was not provided|Internal Server Error|Service Unavailable|Too Many Requests/i;
+  if (systemError.test(text) || unavailable.test(text)) {
     return new FlexTokenError(
       'unavailable',
       `Flex token validation did not complete (${text}); check the network to Twilio and the ` +
