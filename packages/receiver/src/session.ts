@@ -68,6 +68,8 @@ interface Recording {
   sidecarWrites: Promise<void>;
   /** The sidecar text last written, so an idle stream does not rewrite it every flush. */
   sidecarText: string;
+  /** Media arrived since the last flush tick. */
+  mediaSinceTick: boolean;
 }
 
 /**
@@ -291,6 +293,7 @@ export class MediaStreamSession {
       timer: null,
       sidecarWrites: Promise.resolve(),
       sidecarText: '',
+      mediaSinceTick: false,
     };
     this.recording = recording;
     this.log.info({ tracks: start.tracks, streamName }, 'stream started');
@@ -375,7 +378,10 @@ export class MediaStreamSession {
     this.writeSidecar(recording);
     recording.timer = setInterval(() => {
       try {
-        this.commit(recording, false);
+        // A whole flush interval without media (Twilio skipping silence, or a stalled sender):
+        // nothing is left to reorder, so the audio held back by the window goes to disk too.
+        this.commit(recording, false, !recording.mediaSinceTick);
+        recording.mediaSinceTick = false;
       } catch (error) {
         this.fail(error);
       }
@@ -404,6 +410,7 @@ export class MediaStreamSession {
     this.ctx.metrics.bytes.inc({ track }, media.payload.length);
     sidecar.framesByTrack[track] = (sidecar.framesByTrack[track] ?? 0) + 1;
     sidecar.bytesByTrack[track] = (sidecar.bytesByTrack[track] ?? 0) + media.payload.length;
+    recording.mediaSinceTick = true;
     const outcome = timeline.place(track, media.timestampMs, media.payload);
     const at = media.timestampMs;
     switch (outcome.kind) {
@@ -459,10 +466,10 @@ export class MediaStreamSession {
     }
   }
 
-  private commit(recording: Recording, final: boolean): void {
+  private commit(recording: Recording, final: boolean, all = final): void {
     const writer = recording.writer;
     if (writer === null) return;
-    const result = recording.timeline.commit(final);
+    const result = recording.timeline.commit(final, all);
     try {
       writer.enqueue(result.segments);
     } catch (error) {

@@ -76,4 +76,15 @@ describe('StreamTimeline', () => {
     expect(levels[0]?.rmsDbfs).toBeGreaterThan(-1);
     expect(levels[2]?.rmsDbfs).toBe(-100);
   });
+
+  it('commits past the reorder window when asked to flush everything, keeping gaps open', () => {
+    const t = new StreamTimeline(['inbound'], 200);
+    t.place('inbound', 0, frame(1, 500));
+    expect(t.commit(false).toMs).toBe(300);
+    const all = t.commit(false, true);
+    expect(all).toMatchObject({ fromMs: 300, toMs: 500, gaps: [] });
+    expect(t.place('inbound', 480, frame(2)).kind).toBe('late');
+    t.place('inbound', 600, frame(3));
+    expect(t.commit(true).gaps).toEqual([{ track: 'inbound', atMs: 500, durationMs: 100 }]);
+  });
 });

@@ -157,11 +157,12 @@ export class StreamTimeline {
   }
 
   /**
-   * Commits everything older than the reorder window, or everything (`final`). Missing audio in
-   * the committed range is silence; gaps that close (or, when final, that remain) are returned.
+   * Commits everything older than the reorder window, or everything (`final`, or `all` when the
+   * stream has gone quiet and nothing is left to reorder). Missing audio in the committed range is
+   * silence; gaps that close (or, when final, that remain) are returned.
    */
-  commit(final: boolean): CommitResult {
-    const target = final ? this.end : Math.max(this.committed, this.end - this.reorderSamples);
+  commit(final: boolean, all: boolean = final): CommitResult {
+    const target = all ? this.end : Math.max(this.committed, this.end - this.reorderSamples);
     const from = this.committed;
     const runsByTrack = this.state.map((s) => this.takeRuns(s, from, target));
     const gaps: Gap[] = [];

@@ -190,13 +190,14 @@ describe('crash safety', () => {
       stream.media('inbound', at, constantFrame(0x55));
       stream.media('outbound', at, constantFrame(0x56));
     }
-    // Flushed up to the reorder window (200 ms) before the newest audio: 800 ms, stereo.
+    // First flushed up to the reorder window (200 ms) before the newest audio; once a flush
+    // interval passes without media, the rest too: all 1000 ms, stereo, header consistent.
     await waitFor(async () => {
       const path = wavPaths[0];
       if (path === undefined) return false;
       const file = await readFile(path);
       const header = readWavHeader(file);
-      return header?.dataBytes === 800 * 16 && file.length === WAV_HEADER_BYTES + 800 * 16;
+      return header?.dataBytes === 1000 * 16 && file.length === WAV_HEADER_BYTES + 1000 * 16;
     }, 'the first flushes');
     const sidecarOnDisk = await readSidecar(join(dir, 'live', stream.callSid, 'crash.json'));
     expect(sidecarOnDisk.endedAt).toBeNull();
@@ -206,19 +207,19 @@ describe('crash safety', () => {
     await cp(join(dir, 'live'), crashed, { recursive: true });
     const wavPath = join(crashed, stream.callSid, 'crash.wav');
     await appendFile(wavPath, Uint8Array.of(0x55, 0x56, 0x55));
-    expect(await soxInfo(wavPath)).toMatchObject({ channels: 2, samples: 6400 });
+    expect(await soxInfo(wavPath)).toMatchObject({ channels: 2, samples: 8000 });
     stream.stop();
     await first.close();
 
     const second = await startReceiver({ recordingsDir: crashed });
     try {
       expect(second.repaired).toEqual([
-        { wavPath, headerRepaired: true, sidecarClosed: true, durationMs: 800.125 },
+        { wavPath, headerRepaired: true, sidecarClosed: true, durationMs: 1000.125 },
       ]);
       expect(await soxInfo(wavPath)).toMatchObject({
         channels: 2,
         sampleRate: 8000,
-        samples: 6401,
+        samples: 8001,
       });
       const wav = await readWav(wavPath);
       expect(wav.byChannel[0]?.every((b) => b === 0x55)).toBe(true);
@@ -227,7 +228,7 @@ describe('crash safety', () => {
       expect(sidecar).toMatchObject({
         endReason: 'error',
         error: { code: 'FS_RCV_UNCLEAN_SHUTDOWN' },
-        durationMs: 800.125,
+        durationMs: 1000.125,
       });
       expect(sidecar.endedAt).not.toBeNull();
       expect(sidecar.notes.join(' ')).toContain('Repaired on start');
