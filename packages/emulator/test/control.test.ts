@@ -55,7 +55,7 @@ describe('control API under /_emulator/', () => {
     expect(fetchHit?.params).toMatchObject({
       Direction: 'inbound',
       From: '+15551112222',
-      CallStatus: 'in-progress',
+      CallStatus: 'ringing',
     });
     const state = await control('GET', '/_emulator/state');
     const calls = state.json.calls as {
@@ -259,5 +259,27 @@ describe('control API under /_emulator/', () => {
       .filter((e) => e.type === 'twiml.verb' && e.callSid === callSid)
       .map((e) => e.verb);
     expect(verbs).toEqual(['Enqueue', 'Hangup']);
+  });
+
+  it('answers an inbound call only once its TwiML arrived; a failing URL completes it with 11200', async () => {
+    app.route('/inbound-broken', 'no', 503);
+    const { callSid } = await emu.placeInboundCall({
+      from: '+1',
+      to: '+2',
+      url: `${app.url}/inbound-broken`,
+    });
+    await waitFor(
+      () => emu.state().calls.find((c) => c.sid === callSid)?.status,
+      (s) => s === 'completed',
+      'the end',
+    );
+    const statuses = emu
+      .events()
+      .filter((e) => e.type === 'call.status' && e.callSid === callSid)
+      .map((e) => e.status);
+    expect(statuses).toEqual(['in-progress', 'completed']);
+    expect(emu.events().find((e) => e.type === 'twiml.error' && e.callSid === callSid)?.code).toBe(
+      11200,
+    );
   });
 });

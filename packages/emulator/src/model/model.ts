@@ -103,7 +103,9 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
         if (this.#closed) return;
         if (call.status === 'queued') this.#setStatus(call, 'ringing');
         if (call.status !== 'ringing') return;
-        this.answer(call);
+        // An API-created call is answered by its callee, then fetches its TwiML (in-progress); an
+        // inbound call fetches its TwiML while ringing and is answered by it (see the runner).
+        if (call.direction === 'outbound-api') this.answer(call);
         this.startProgram(call, input.source);
       });
     });

@@ -19,13 +19,19 @@ export async function runProgram(
 ): Promise<void> {
   const { events } = model.deps;
   const current = (): boolean => call.run === token && call.status === 'in-progress';
+  // An inbound call's first TwiML is requested while it rings (CallStatus=ringing,
+  // https://www.twilio.com/docs/voice/twiml#request-parameters) and answered once it has some.
+  const ringing = (): boolean => call.run === token && call.status === 'ringing';
   const fail = (code: number, message: string): void => {
     events.append('twiml.error', { callSid: call.sid, code, message });
     model.deps.logger.warn({ callSid: call.sid, code }, message);
+    // Twilio answers and hangs up with an application error: the call completes.
+    if (ringing()) model.answer(call);
     if (current()) model.endCall(call, 'completed');
   };
 
-  let verbs = await load(model, call, source, current, fail);
+  let verbs = await load(model, call, source, () => current() || ringing(), fail);
+  if (verbs !== null && ringing()) model.answer(call);
   while (verbs !== null) {
     let next: TwimlSource | null = null;
     for (const verb of verbs) {
