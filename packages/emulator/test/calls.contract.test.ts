@@ -57,7 +57,8 @@ describe('Calls through the official SDK', () => {
       'end',
     );
     expect(ended.endTime).toBeInstanceOf(Date);
-    expect(ended.duration).toBe('1');
+    // A 1 s <Pause>: whole seconds, one more if the machine is slow.
+    expect(['1', '2']).toContain(ended.duration);
     const verbs = emu.events().filter((e) => e.type === 'twiml.verb' && e.callSid === call.sid);
     expect(verbs.map((e) => e.verb)).toEqual(['Pause']);
   });

@@ -224,9 +224,9 @@ describe('control API under /_emulator/', () => {
     );
     expect(hit?.params).toMatchObject({
       CallStatus: 'completed',
-      CallDuration: '1',
       Direction: 'outbound-api',
     });
+    expect(['1', '2']).toContain(hit?.params.CallDuration);
     expect(
       twilio.validateRequest(
         emu.authToken,
