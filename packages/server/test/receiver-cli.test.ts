@@ -95,39 +95,46 @@ describe('flex-streams receiver', () => {
     expect(result.stderr).toContain('Usage: flex-streams receiver');
   });
 
-  it('prints exactly one JSON line, records a stream, and on SIGTERM finishes the open recording and exits 0', async () => {
-    const cli = await startCli([
-      '--recordings',
-      dir,
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--metrics-path',
-      '/metrics',
-    ]);
-    running.push(cli);
-    expect(cli.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/media$/);
-    const stream = await TestStream.connect(cli.url);
-    stream.start(['inbound', 'outbound'], { streamName: 'sigterm' });
-    for (let at = 0; at < 1000; at += 20) {
-      stream.media('inbound', at, constantFrame(0x12));
-      stream.media('outbound', at, constantFrame(0x34));
-    }
-    const wavPath = join(dir, stream.callSid, 'sigterm.wav');
-    await waitFor(
-      async () => (await stat(wavPath).catch(() => null)) !== null,
-      'the recording file',
-    );
-    cli.child.kill('SIGTERM');
-    expect(await cli.exited).toEqual({ code: 0, signal: null });
-    expect((await stream.closed).code).toBe(1001);
-    expect(cli.stdout()).toBe(`${JSON.stringify({ event: 'listening', url: cli.url })}\n`);
-    expect(cli.stderr()).toContain('"msg":"recording finished"');
-    const sidecar = await readSidecar(join(dir, stream.callSid, 'sigterm.json'));
-    expect(sidecar).toMatchObject({ endReason: 'socket-closed', durationMs: 1000 });
-    expect(await soxInfo(wavPath)).toMatchObject({ channels: 2, sampleRate: 8000, samples: 8000 });
-  });
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'prints exactly one JSON line, records a stream, and on %s finishes the open recording and exits 0',
+    async (signal) => {
+      const cli = await startCli([
+        '--recordings',
+        dir,
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--metrics-path',
+        '/metrics',
+      ]);
+      running.push(cli);
+      expect(cli.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/media$/);
+      const stream = await TestStream.connect(cli.url);
+      stream.start(['inbound', 'outbound'], { streamName: 'sigterm' });
+      for (let at = 0; at < 1000; at += 20) {
+        stream.media('inbound', at, constantFrame(0x12));
+        stream.media('outbound', at, constantFrame(0x34));
+      }
+      const wavPath = join(dir, stream.callSid, 'sigterm.wav');
+      await waitFor(
+        async () => (await stat(wavPath).catch(() => null)) !== null,
+        'the recording file',
+      );
+      cli.child.kill(signal);
+      expect(await cli.exited).toEqual({ code: 0, signal: null });
+      expect((await stream.closed).code).toBe(1001);
+      expect(cli.stdout()).toBe(`${JSON.stringify({ event: 'listening', url: cli.url })}\n`);
+      expect(cli.stderr()).toContain('"msg":"recording finished"');
+      const sidecar = await readSidecar(join(dir, stream.callSid, 'sigterm.json'));
+      expect(sidecar).toMatchObject({ endReason: 'socket-closed', durationMs: 1000 });
+      expect(await soxInfo(wavPath)).toMatchObject({
+        channels: 2,
+        sampleRate: 8000,
+        samples: 8000,
+      });
+    },
+  );
 
   it('after SIGKILL mid-stream the WAV is playable, lost at most one second, and is repaired on the next start', async () => {
     const cli = await startCli(['--recordings', dir, '--metrics-path', '/metrics']);
