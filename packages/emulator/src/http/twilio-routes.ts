@@ -30,7 +30,11 @@ import {
 const MAX_TWIML_CHARS = 4000;
 const ACCOUNT = '/2010-04-01/Accounts/:AccountSid';
 
-type Req = FastifyRequest<{ Params: Record<string, string> }>;
+/** Every Twilio route: path parameters by name; bodies and queries are read through `params.ts`. */
+interface Route {
+  Params: Record<string, string>;
+}
+type Req = FastifyRequest<Route>;
 
 /** The route's operation name, logged with every request (`rest.request` events). */
 declare module 'fastify' {
@@ -99,30 +103,34 @@ export function registerTwilioRoutes(app: FastifyInstance, model: CallModel): vo
 
   // ------------------------------------------------------------------ Calls
 
-  app.post(`${ACCOUNT}/Calls.json`, { config: { operation: 'CreateCall' } }, (request, reply) => {
-    const params = body(request as Req);
-    const to = str(params, 'To');
-    const from = str(params, 'From');
-    if (to === undefined || to === '') throw twilioErrors.missingTo();
-    if (from === undefined || from === '') throw twilioErrors.missingFrom();
-    const source = twimlSource(params);
-    if (source === undefined) throw twilioErrors.missingUrl('Url or Twiml');
-    const callback = str(params, 'StatusCallback');
-    const call = model.createCall({
-      from,
-      to,
-      direction: 'outbound-api',
-      source,
-      statusCallback:
-        callback === undefined
-          ? null
-          : { url: absoluteUrl(callback), method: method(params, 'StatusCallbackMethod') },
-    });
-    return reply.code(201).send(serializeCall(call));
-  });
+  app.post<Route>(
+    `${ACCOUNT}/Calls.json`,
+    { config: { operation: 'CreateCall' } },
+    (req, reply) => {
+      const params = body(req);
+      const to = str(params, 'To');
+      const from = str(params, 'From');
+      if (to === undefined || to === '') throw twilioErrors.missingTo();
+      if (from === undefined || from === '') throw twilioErrors.missingFrom();
+      const source = twimlSource(params);
+      if (source === undefined) throw twilioErrors.missingUrl('Url or Twiml');
+      const callback = str(params, 'StatusCallback');
+      const call = model.createCall({
+        from,
+        to,
+        direction: 'outbound-api',
+        source,
+        statusCallback:
+          callback === undefined
+            ? null
+            : { url: absoluteUrl(callback), method: method(params, 'StatusCallbackMethod') },
+      });
+      return reply.code(201).send(serializeCall(call));
+    },
+  );
 
-  app.get(`${ACCOUNT}/Calls.json`, { config: { operation: 'ListCall' } }, (request) => {
-    const q = query(request as Req);
+  app.get<Route>(`${ACCOUNT}/Calls.json`, { config: { operation: 'ListCall' } }, (req) => {
+    const q = query(req);
     const wanted = filters(q, ['To', 'From', 'Status', 'ParentCallSid']);
     const calls = [...model.calls.values()]
       .filter(
@@ -133,16 +141,14 @@ export function registerTwilioRoutes(app: FastifyInstance, model: CallModel): vo
           wanted.ParentCallSid === undefined,
       )
       .reverse();
-    return listPage('calls', calls, serializeCall, pathOf(request as Req), wanted, paging(q));
+    return listPage('calls', calls, serializeCall, pathOf(req), wanted, paging(q));
   });
 
-  app.get(`${ACCOUNT}/Calls/:file`, { config: { operation: 'FetchCall' } }, (request) => {
-    const req = request as Req;
+  app.get<Route>(`${ACCOUNT}/Calls/:file`, { config: { operation: 'FetchCall' } }, (req) => {
     return serializeCall(findCall(req, jsonKey(req, 'file')));
   });
 
-  app.post(`${ACCOUNT}/Calls/:file`, { config: { operation: 'UpdateCall' } }, (request) => {
-    const req = request as Req;
+  app.post<Route>(`${ACCOUNT}/Calls/:file`, { config: { operation: 'UpdateCall' } }, (req) => {
     const call = findCall(req, jsonKey(req, 'file'));
     const params = body(req);
     const status = str(params, 'Status');
@@ -160,11 +166,10 @@ export function registerTwilioRoutes(app: FastifyInstance, model: CallModel): vo
 
   // ------------------------------------------------------------------ Streams
 
-  app.post(
+  app.post<Route>(
     `${ACCOUNT}/Calls/:CallSid/Streams.json`,
     { config: { operation: 'CreateStream' } },
-    (request) => {
-      const req = request as Req;
+    (req) => {
       const call = findCall(req, req.params.CallSid ?? '');
       const params = body(req);
       const url = str(params, 'Url');
@@ -195,11 +200,10 @@ export function registerTwilioRoutes(app: FastifyInstance, model: CallModel): vo
     },
   );
 
-  app.post(
+  app.post<Route>(
     `${ACCOUNT}/Calls/:CallSid/Streams/:file`,
     { config: { operation: 'UpdateStream' } },
-    (request) => {
-      const req = request as Req;
+    (req) => {
       const call = findCall(req, req.params.CallSid ?? '');
       // The path key is the MZ SID or the stream's name, URL-decoded by the router (twilio-facts §2).
       const key = jsonKey(req, 'file');
@@ -215,40 +219,42 @@ export function registerTwilioRoutes(app: FastifyInstance, model: CallModel): vo
 
   // ------------------------------------------------------------------ Conferences
 
-  app.get(`${ACCOUNT}/Conferences.json`, { config: { operation: 'ListConference' } }, (request) => {
-    const q = query(request as Req);
-    const wanted = filters(q, ['FriendlyName', 'Status']);
-    const conferences = [...model.conferences.values()]
-      .filter(
-        (c) =>
-          (wanted.FriendlyName === undefined || c.friendlyName === wanted.FriendlyName) &&
-          (wanted.Status === undefined || c.status === wanted.Status),
-      )
-      .reverse();
-    return listPage(
-      'conferences',
-      conferences,
-      serializeConference,
-      pathOf(request as Req),
-      wanted,
-      paging(q),
-    );
-  });
+  app.get<Route>(
+    `${ACCOUNT}/Conferences.json`,
+    { config: { operation: 'ListConference' } },
+    (req) => {
+      const q = query(req);
+      const wanted = filters(q, ['FriendlyName', 'Status']);
+      const conferences = [...model.conferences.values()]
+        .filter(
+          (c) =>
+            (wanted.FriendlyName === undefined || c.friendlyName === wanted.FriendlyName) &&
+            (wanted.Status === undefined || c.status === wanted.Status),
+        )
+        .reverse();
+      return listPage(
+        'conferences',
+        conferences,
+        serializeConference,
+        pathOf(req),
+        wanted,
+        paging(q),
+      );
+    },
+  );
 
-  app.get(
+  app.get<Route>(
     `${ACCOUNT}/Conferences/:file`,
     { config: { operation: 'FetchConference' } },
-    (request) => {
-      const req = request as Req;
+    (req) => {
       return serializeConference(findConference(req, jsonKey(req, 'file')));
     },
   );
 
-  app.post(
+  app.post<Route>(
     `${ACCOUNT}/Conferences/:file`,
     { config: { operation: 'UpdateConference' } },
-    (request) => {
-      const req = request as Req;
+    (req) => {
       const conference = findConference(req, jsonKey(req, 'file'));
       const status = str(body(req), 'Status');
       if (status !== undefined) {
@@ -263,11 +269,10 @@ export function registerTwilioRoutes(app: FastifyInstance, model: CallModel): vo
 
   const participants = `${ACCOUNT}/Conferences/:ConferenceSid/Participants`;
 
-  app.post(
+  app.post<Route>(
     `${participants}.json`,
     { config: { operation: 'CreateParticipant' } },
-    (request, reply) => {
-      const req = request as Req;
+    (req, reply) => {
       const params = body(req);
       const from = str(params, 'From');
       const to = str(params, 'To');
@@ -308,8 +313,7 @@ export function registerTwilioRoutes(app: FastifyInstance, model: CallModel): vo
     },
   );
 
-  app.get(`${participants}.json`, { config: { operation: 'ListParticipant' } }, (request) => {
-    const req = request as Req;
+  app.get<Route>(`${participants}.json`, { config: { operation: 'ListParticipant' } }, (req) => {
     const conference = findConference(req, req.params.ConferenceSid ?? '');
     const q = query(req);
     const muted = bool(q, 'Muted');
@@ -331,8 +335,7 @@ export function registerTwilioRoutes(app: FastifyInstance, model: CallModel): vo
     );
   });
 
-  app.get(`${participants}/:file`, { config: { operation: 'FetchParticipant' } }, (request) => {
-    const req = request as Req;
+  app.get<Route>(`${participants}/:file`, { config: { operation: 'FetchParticipant' } }, (req) => {
     const conference = findConference(req, req.params.ConferenceSid ?? '');
     return serializeParticipant(
       model.deps.accountSid,
@@ -340,36 +343,38 @@ export function registerTwilioRoutes(app: FastifyInstance, model: CallModel): vo
     );
   });
 
-  app.post(`${participants}/:file`, { config: { operation: 'UpdateParticipant' } }, (request) => {
-    const req = request as Req;
-    const conference = findConference(req, req.params.ConferenceSid ?? '');
-    const participant = findParticipant(req, conference, jsonKey(req, 'file'));
-    const params = body(req);
-    const update = {
-      muted: bool(params, 'Muted'),
-      hold: bool(params, 'Hold'),
-      holdUrl: str(params, 'HoldUrl'),
-      holdMethod:
-        str(params, 'HoldMethod') === undefined ? undefined : method(params, 'HoldMethod', 'GET'),
-      endConferenceOnExit: bool(params, 'EndConferenceOnExit'),
-      coaching: bool(params, 'Coaching'),
-      callSidToCoach: str(params, 'CallSidToCoach'),
-      beepOnExit: bool(params, 'BeepOnExit'),
-      waitUrl: str(params, 'WaitUrl'),
-    };
-    model.updateParticipant(
-      conference,
-      participant,
-      Object.fromEntries(Object.entries(update).filter(([, v]) => v !== undefined)),
-    );
-    return serializeParticipant(model.deps.accountSid, participant);
-  });
+  app.post<Route>(
+    `${participants}/:file`,
+    { config: { operation: 'UpdateParticipant' } },
+    (req) => {
+      const conference = findConference(req, req.params.ConferenceSid ?? '');
+      const participant = findParticipant(req, conference, jsonKey(req, 'file'));
+      const params = body(req);
+      const update = {
+        muted: bool(params, 'Muted'),
+        hold: bool(params, 'Hold'),
+        holdUrl: str(params, 'HoldUrl'),
+        holdMethod:
+          str(params, 'HoldMethod') === undefined ? undefined : method(params, 'HoldMethod', 'GET'),
+        endConferenceOnExit: bool(params, 'EndConferenceOnExit'),
+        coaching: bool(params, 'Coaching'),
+        callSidToCoach: str(params, 'CallSidToCoach'),
+        beepOnExit: bool(params, 'BeepOnExit'),
+        waitUrl: str(params, 'WaitUrl'),
+      };
+      model.updateParticipant(
+        conference,
+        participant,
+        Object.fromEntries(Object.entries(update).filter(([, v]) => v !== undefined)),
+      );
+      return serializeParticipant(model.deps.accountSid, participant);
+    },
+  );
 
-  app.delete(
+  app.delete<Route>(
     `${participants}/:file`,
     { config: { operation: 'DeleteParticipant' } },
-    (request, reply) => {
-      const req = request as Req;
+    (req, reply) => {
       const conference = findConference(req, req.params.ConferenceSid ?? '');
       const participant = findParticipant(req, conference, jsonKey(req, 'file'));
       const call = model.calls.get(participant.callSid);
