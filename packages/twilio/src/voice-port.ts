@@ -50,7 +50,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * - Twilio answered but the body could not be read: that HTTP status, code null;
  * - nothing was sent (the SDK refused a path parameter, too many stream parameters): status 400,
  *   code null, with an `FS_TW_REQUEST_REFUSED` error as cause.
- * The original error is always kept as `cause`.
+ * The original error is kept as `cause` (for axios failures a copy without the request config,
+ * which holds the Authorization header).
  */
 export function toVoiceApiError(
   operation: string,
@@ -61,13 +62,16 @@ export function toVoiceApiError(
   if (isRecord(error) && error.isAxiosError === true) {
     const reason = typeof error.code === 'string' ? error.code : 'no answer';
     const detail = error instanceof Error ? error.message : 'request failed';
+    // An AxiosError carries its request config, Authorization header included: a logger that
+    // serialises `cause` would print the credentials. Keep a copy with the name, code and message.
+    const cause = Object.assign(new Error(detail), { name: 'AxiosError', code: reason });
     return new VoiceApiError(
       {
         status: 0,
         code: null,
         message: `${operation}: Twilio did not answer (${reason}: ${detail})`,
       },
-      { cause: error },
+      { cause },
     );
   }
   if (

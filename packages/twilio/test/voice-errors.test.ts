@@ -233,3 +233,18 @@ describe('apiBaseUrl with TWILIO_REGION / TWILIO_EDGE in the environment', () =>
     }
   });
 });
+
+describe('credentials never ride along in an error', () => {
+  it('keeps no request config (Authorization) in the cause of a network failure', async () => {
+    const port = await closedPort();
+    const error = await rejection(
+      portAt(`http://127.0.0.1:${port}`).updateCallTwiml(CALL, '<Response/>'),
+    );
+    const authorization = Buffer.from(`${ACCOUNT}:token`).toString('base64');
+    expect(error.cause).toMatchObject({ name: 'AxiosError', code: 'ECONNREFUSED' });
+    expect(JSON.stringify(error.cause, Object.getOwnPropertyNames(error.cause))).not.toContain(
+      authorization,
+    );
+    expect(error.cause).not.toHaveProperty('config');
+  });
+});
