@@ -374,4 +374,16 @@ describe('Conferences and participants through the official SDK', () => {
     expect(events).toEqual(['conference-start', 'participant-join', 'participant-mute']);
     await emu.hangup(created.callSid);
   });
+
+  it('joins a <Conference coach="CA…"> participant as the coach of that call', async () => {
+    const name = newRoom();
+    const agent = await dialIn(name);
+    const supervisor = await dialIn(name, `coach="${agent}"`);
+    const sid = conferenceNamed(name)?.sid ?? '';
+    const fetched = await client.conferences(sid).participants(supervisor).fetch();
+    expect(fetched.coaching).toBe(true);
+    expect(fetched.callSidToCoach).toBe(agent);
+    await emu.hangup(supervisor);
+    await emu.hangup(agent);
+  });
 });

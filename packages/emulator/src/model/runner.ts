@@ -166,7 +166,14 @@ async function execute(
       return 'next';
     case 'Dial': {
       if (model.participation(call) === null) {
-        model.joinConference(call, { ...verb.conference, label: verb.conference.participantLabel });
+        const { conference } = verb;
+        model.joinConference(call, {
+          ...conference,
+          label: conference.participantLabel,
+          // `coach="CA…"` joins as a coach of that call (heard by it alone).
+          coaching: conference.coach !== null,
+          callSidToCoach: conference.coach,
+        });
       }
       // Wait until this participant leaves (conference ended, kicked); then the next verb runs.
       while (current() && model.participation(call) !== null) await model.wait(call, null);
