@@ -196,6 +196,10 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
    */
   redirectCall(call: CallRecord, source: TwimlSource): void {
     if (call.status !== 'in-progress') throw twilioErrors.callNotInProgress();
+    // Streams are left alone: unidirectional streams outlive TwiML redirects (facts §3, [2ND]:
+    // not stated in the docs that were read; the jmadden Flex example relies on it).
+    // A held participant who leaves and rejoins comes back unheld (facts §4, [2ND]): the rejoin
+    // creates a new participant record.
     call.run = null;
     this.leaveConference(call, 'participant_updated_via_api');
     call.activity = { kind: 'idle' };
