@@ -332,6 +332,7 @@ async function hears(
     },
     (ok) => ok,
     `${track} to carry [${want}]`,
+    10_000,
   ).catch((error: unknown) => {
     throw new Error(`${String(error)}; last heard [${last.join(',')}]`);
   });
