@@ -1,0 +1,140 @@
+/**
+ * Composition root of the controller service: builds the ports from the validated config (the
+ * twilio SDK voice port, the file store, the system clock, pino, the validators), wires them into
+ * the core's controller and the Fastify adapter, and listens.
+ */
+import {
+  createSegmentIdGenerator,
+  createStreamController,
+  createSystemClock,
+  type Clock,
+  type IdGenerator,
+  type SegmentStore,
+  type StreamController,
+  type VoicePort,
+} from '@flex-streams/core';
+import {
+  createFlexTokenValidator,
+  createHttpFlexTokenValidator,
+  createTwilioClient,
+  createTwilioVoicePort,
+  createWebhookSignatureValidator,
+  type FlexTokenValidator,
+} from '@flex-streams/twilio';
+import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { STREAM_STATUS_PATH, type ServiceConfig } from '../config.js';
+import { openFileSegmentStore } from '../store/file-store.js';
+import { createServiceApp } from './app.js';
+
+/** Optional replacements of the ports `startService` builds from the config (tests, embedding). */
+export interface ServiceDeps {
+  /** Defaults to pino at `config.logLevel`, writing to stderr. */
+  logger?: Logger;
+  /** Share one registry with the receiver; defaults to a new one. */
+  registry?: Registry;
+  /** Defaults to the file store under `config.dataDir`. */
+  store?: SegmentStore;
+  /** Defaults to the twilio SDK voice port (pointed at `TWILIO_API_BASE_URL` when set). */
+  voice?: VoicePort;
+  /** Defaults to the validator chosen by `config.flexToken`. */
+  tokens?: FlexTokenValidator;
+  clock?: Clock;
+  newId?: IdGenerator;
+}
+
+/** A running controller service. */
+export interface RunningService {
+  /** `http://host:port` it listens on (the local address, not the public URL). */
+  readonly url: string;
+  readonly controller: StreamController;
+  readonly registry: Registry;
+  /** Stops listening, waits for webhook use cases under way, and releases the port. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the controller service: `POST /v1/taskrouter/events`, `POST /v1/streams/status`, the plugin
+ * API under `/v1/plugin/segments/`, `GET /v1/calls/:callSid`, `/healthz` and `/metrics`. Resolves
+ * once it listens. Throws `FS_ERR_STORE_CORRUPT` when a persisted call file cannot be read.
+ */
+export async function startService(
+  config: ServiceConfig,
+  deps: ServiceDeps = {},
+): Promise<RunningService> {
+  const logger =
+    deps.logger ??
+    pino({ level: config.logLevel, base: { component: 'controller' } }, pino.destination(2));
+  const registry = deps.registry ?? new Registry();
+  const store = deps.store ?? (await openFileSegmentStore({ dataDir: config.dataDir }));
+  const voice =
+    deps.voice ??
+    createTwilioVoicePort(
+      createTwilioClient(
+        config.twilio.credentials,
+        config.twilio.apiBaseUrl === null ? {} : { apiBaseUrl: config.twilio.apiBaseUrl },
+      ),
+    );
+  const controller = createStreamController({
+    voice,
+    store,
+    clock: deps.clock ?? createSystemClock(),
+    logger,
+    newId: deps.newId ?? createSegmentIdGenerator(),
+    config: config.controller,
+  });
+  const signatures =
+    config.twilio.authToken === null
+      ? null
+      : createWebhookSignatureValidator({
+          authToken: config.twilio.authToken,
+          publicBaseUrl: config.publicUrl,
+        });
+  const tokens =
+    deps.tokens ??
+    (config.flexToken.mode === 'http'
+      ? createHttpFlexTokenValidator(config.twilio.credentials, {
+          baseUrl: config.flexToken.baseUrl,
+        })
+      : createFlexTokenValidator(config.twilio.credentials));
+
+  const { app } = await createServiceApp({
+    controller,
+    store,
+    logger,
+    registry,
+    signatures,
+    tokens,
+    drivers: config.drivers,
+    corsOrigins: config.corsOrigins,
+    streamStatusPath: new URL(
+      config.controller.statusCallbackUrl ?? STREAM_STATUS_PATH,
+      config.publicUrl,
+    ).pathname,
+  });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') {
+    await app.close();
+    throw new Error('the controller service is not listening on a TCP port');
+  }
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info(
+    {
+      url,
+      publicUrl: config.publicUrl,
+      strategy: config.controller.strategy,
+      drivers: config.drivers,
+    },
+    'controller service listening',
+  );
+  return {
+    url,
+    controller,
+    registry,
+    close: async () => {
+      await app.close();
+    },
+  };
+}
