@@ -16,10 +16,47 @@ export function sanitiseName(raw: string): string {
   return cleaned;
 }
 
-/** The base name for a stream: its sanitised name parameter, else its streamSid. */
-export function recordingBaseName(streamName: string | null, streamSid: string): string {
-  const fromName = streamName === null ? '' : sanitiseName(streamName);
-  return fromName === '' ? streamSid : fromName;
+/**
+ * Fills `{key}` placeholders of `template` from `values`; null when a placeholder has no value
+ * (the template does not apply to this stream).
+ */
+export function renderTemplate(
+  template: string,
+  values: Readonly<Record<string, string>>,
+): string | null {
+  const missing: string[] = [];
+  const text = template.replace(/\{([^{}]+)\}/g, (_match, key: string) => {
+    const value = Object.hasOwn(values, key) ? values[key] : undefined;
+    if (value === undefined) missing.push(key);
+    return value ?? '';
+  });
+  return missing.length > 0 ? null : text;
+}
+
+/**
+ * The base name for a stream: the sanitised `fileNameTemplate` filled from the custom parameters
+ * (plus `streamSid` and `callSid`) when it is given and applies, else the sanitised name
+ * parameter, else the streamSid.
+ */
+export function recordingBaseName(input: {
+  readonly streamName: string | null;
+  readonly streamSid: string;
+  readonly callSid: string;
+  readonly customParameters: Readonly<Record<string, string>>;
+  readonly fileNameTemplate: string | undefined;
+}): string {
+  if (input.fileNameTemplate !== undefined) {
+    const values = {
+      ...input.customParameters,
+      streamSid: input.streamSid,
+      callSid: input.callSid,
+    };
+    const rendered = renderTemplate(input.fileNameTemplate, values);
+    const name = rendered === null ? '' : sanitiseName(rendered);
+    if (name !== '') return name;
+  }
+  const fromName = input.streamName === null ? '' : sanitiseName(input.streamName);
+  return fromName === '' ? input.streamSid : fromName;
 }
 
 /** The `attempt`-th candidate name: `name`, then `name-2`, `name-3`, … */

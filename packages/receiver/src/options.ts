@@ -56,6 +56,10 @@ export const receiverOptionsSchema = z
       .default(1024 * 1024),
     maxForwardJumpMs: z.number().int().min(1000).default(3_600_000),
     nameParameter: z.string().min(1).default('streamName'),
+    fileNameTemplate: z
+      .string()
+      .regex(/\{[^{}]+\}/, 'fileNameTemplate needs at least one {placeholder}')
+      .optional(),
     repairOnStart: z.boolean().default(true),
     startTimeoutMs: z.number().int().min(100).default(10_000),
     metricsPath: z

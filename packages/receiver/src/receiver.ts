@@ -159,6 +159,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         maxBufferedBytes: o.maxBufferedBytes,
         maxForwardJumpMs: o.maxForwardJumpMs,
         nameParameter: o.nameParameter,
+        fileNameTemplate: o.fileNameTemplate,
         startTimeoutMs: o.startTimeoutMs,
       },
       req.socket.remoteAddress ?? null,

@@ -31,6 +31,7 @@ export interface SessionContext {
   readonly maxBufferedBytes: number;
   readonly maxForwardJumpMs: number;
   readonly nameParameter: string;
+  readonly fileNameTemplate: string | undefined;
   readonly startTimeoutMs: number;
 }
 
@@ -310,7 +311,13 @@ export class MediaStreamSession {
     const { start, sidecar } = recording;
     const dir = join(this.ctx.recordingsDir, start.callSid);
     await this.ctx.storage.mkdir(dir);
-    const base = recordingBaseName(sidecar.streamName, start.streamSid);
+    const base = recordingBaseName({
+      streamName: sidecar.streamName,
+      streamSid: start.streamSid,
+      callSid: start.callSid,
+      customParameters: start.customParameters,
+      fileNameTemplate: this.ctx.fileNameTemplate,
+    });
     const channels = start.tracks.length === 2 ? 2 : 1;
     for (let attempt = 1; ; attempt++) {
       const name = candidateName(base, attempt);

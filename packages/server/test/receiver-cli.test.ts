@@ -107,16 +107,18 @@ describe('flex-streams receiver', () => {
         '127.0.0.1',
         '--metrics-path',
         '/metrics',
+        '--file-name',
+        '{streamName}-{leg}',
       ]);
       running.push(cli);
       expect(cli.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/media$/);
       const stream = await TestStream.connect(cli.url);
-      stream.start(['inbound', 'outbound'], { streamName: 'sigterm' });
+      stream.start(['inbound', 'outbound'], { streamName: 'sigterm', leg: 'customer' });
       for (let at = 0; at < 1000; at += 20) {
         stream.media('inbound', at, constantFrame(0x12));
         stream.media('outbound', at, constantFrame(0x34));
       }
-      const wavPath = join(dir, stream.callSid, 'sigterm.wav');
+      const wavPath = join(dir, stream.callSid, 'sigterm-customer.wav');
       await waitFor(
         async () => (await stat(wavPath).catch(() => null)) !== null,
         'the recording file',
@@ -126,7 +128,7 @@ describe('flex-streams receiver', () => {
       expect((await stream.closed).code).toBe(1001);
       expect(cli.stdout()).toBe(`${JSON.stringify({ event: 'listening', url: cli.url })}\n`);
       expect(cli.stderr()).toContain('"msg":"recording finished"');
-      const sidecar = await readSidecar(join(dir, stream.callSid, 'sigterm.json'));
+      const sidecar = await readSidecar(join(dir, stream.callSid, 'sigterm-customer.json'));
       expect(sidecar).toMatchObject({ endReason: 'socket-closed', durationMs: 1000 });
       expect(await soxInfo(wavPath)).toMatchObject({
         channels: 2,

@@ -17,6 +17,9 @@ Options:
   --auth-token T       Twilio auth token: validate X-Twilio-Signature on every upgrade
   --public-url URL     the wss:// URL Twilio is given, used for signature validation behind a
                        proxy (default: the receiver's own URL)
+  --file-name TEMPLATE name recordings from custom parameters, e.g.
+                       'segment-{segmentIndex}-{workerSid}' (placeholders: any <Parameter> name,
+                       streamSid, callSid); default: the streamName parameter, else the streamSid
   --metrics-path PATH  also serve Prometheus metrics over HTTP on PATH (e.g. /metrics; off by
                        default: the port usually faces the internet)
   --log-level LEVEL    pino level for stderr logs (default info)
@@ -36,6 +39,7 @@ export const receiverCommand: Command = {
       'public-url': { type: 'string' },
       'log-level': { type: 'string' },
       'metrics-path': { type: 'string' },
+      'file-name': { type: 'string' },
     });
     if (values.recordings === undefined) throw new UsageError('--recordings DIR is required');
     const port = parsePort('--port', values.port, 0);
@@ -51,6 +55,7 @@ export const receiverCommand: Command = {
         ...(values['auth-token'] === undefined ? {} : { authToken: values['auth-token'] }),
         ...(values['public-url'] === undefined ? {} : { publicUrl: values['public-url'] }),
         ...(values['metrics-path'] === undefined ? {} : { metricsPath: values['metrics-path'] }),
+        ...(values['file-name'] === undefined ? {} : { fileNameTemplate: values['file-name'] }),
         logger,
       });
     } catch (error) {
