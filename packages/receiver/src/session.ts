@@ -463,7 +463,7 @@ export class MediaStreamSession {
             track,
             at,
             null,
-            `frame (chunk ${media.chunk}) overlaps audio already placed`,
+            `frame (chunk ${media.chunk}) overlaps another frame; the earlier-starting one wins`,
           );
         }
         break;

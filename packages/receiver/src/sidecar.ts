@@ -13,7 +13,7 @@ export interface Anomalies {
   outOfOrder: number;
   /** Arrived after its place on the timeline was committed: dropped (counted, never moved). */
   late: number;
-  /** Overlapped audio already placed: the earlier frame's samples win. */
+  /** Overlapped another frame of the same track: where they overlap, the one starting earlier wins. */
   overlaps: number;
   /** Audio replaced by silence because the session's write buffer was full. */
   overflows: Overflow[];
