@@ -129,7 +129,11 @@ describe('recording a stream', () => {
     const levels = seen.level.map((l) => `${l.track}:${l.second}`).sort();
     expect(levels).toEqual(['inbound:0', 'inbound:1', 'outbound:0', 'outbound:1']);
     const inboundLevel = seen.level.find((l) => l.track === 'inbound');
-    expect(inboundLevel?.rmsDbfs).toBeGreaterThan(-25);
+    // A sine of amplitude g has an RMS of g/√2: 20·log10(g/√2) dBFS, give or take µ-law.
+    const expectedDbfs = 20 * Math.log10(customer.gain / Math.SQRT2);
+    expect(Math.abs((inboundLevel?.rmsDbfs ?? 0) - expectedDbfs)).toBeLessThan(0.5);
+    const silentStart = seen.level.find((l) => l.track === 'outbound' && l.second === 0);
+    expect(silentStart?.rmsDbfs).toBeLessThan(expectedDbfs);
 
     const metrics = await registry.metrics();
     expect(metrics).toContain('flex_streams_receiver_frames_total{track="inbound"} 100');
