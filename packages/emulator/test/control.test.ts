@@ -282,4 +282,31 @@ describe('control API under /_emulator/', () => {
       11200,
     );
   });
+
+  it('sends the call progress events a call asked for with StatusCallbackEvent, in sequence', async () => {
+    const call = await client.calls.create({
+      to: '+1',
+      from: '+2',
+      twiml: '<Response><Hangup/></Response>',
+      statusCallback: `${app.url}/progress`,
+      statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+    });
+    const hits = await waitFor(
+      () => app.received.filter((r) => r.path === '/progress' && r.params.CallSid === call.sid),
+      (list) => list.length === 4,
+      'four progress callbacks',
+    );
+    const ordered = [...hits].sort(
+      (a, b) => Number(a.params.SequenceNumber) - Number(b.params.SequenceNumber),
+    );
+    expect(ordered.map((r) => [r.params.SequenceNumber, r.params.CallStatus])).toEqual([
+      ['0', 'queued'],
+      ['1', 'ringing'],
+      ['2', 'in-progress'],
+      ['3', 'completed'],
+    ]);
+    for (const r of hits) {
+      expect(twilio.validateRequest(emu.authToken, r.signature ?? '', r.url, r.params)).toBe(true);
+    }
+  });
 });

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { twilioErrors } from '../errors.js';
 import type { CallModel } from '../model/model.js';
 import type {
+  CallProgressEvent,
   CallRecord,
   ConferenceRecord,
   ParticipantRecord,
@@ -25,6 +26,13 @@ import {
   serializeParticipant,
   serializeStream,
 } from './serialize.js';
+
+const CALL_PROGRESS_EVENTS: readonly CallProgressEvent[] = [
+  'initiated',
+  'ringing',
+  'answered',
+  'completed',
+];
 
 /** Inline TwiML limit (https://www.twilio.com/docs/api/errors/32018). */
 const MAX_TWIML_CHARS = 4000;
@@ -115,6 +123,12 @@ export function registerTwilioRoutes(app: FastifyInstance, model: CallModel): vo
       const source = twimlSource(params);
       if (source === undefined) throw twilioErrors.missingUrl('Url or Twiml');
       const callback = str(params, 'StatusCallback');
+      const events = list(params, 'StatusCallbackEvent');
+      for (const event of events) {
+        if (!CALL_PROGRESS_EVENTS.includes(event as CallProgressEvent)) {
+          throw twilioErrors.invalidParameter('StatusCallbackEvent', event);
+        }
+      }
       const call = model.createCall({
         from,
         to,
@@ -123,7 +137,11 @@ export function registerTwilioRoutes(app: FastifyInstance, model: CallModel): vo
         statusCallback:
           callback === undefined
             ? null
-            : { url: absoluteUrl(callback), method: method(params, 'StatusCallbackMethod') },
+            : {
+                url: absoluteUrl(callback),
+                method: method(params, 'StatusCallbackMethod'),
+                events: events.length > 0 ? (events as CallProgressEvent[]) : ['completed'],
+              },
       });
       return reply.code(201).send(serializeCall(call));
     },

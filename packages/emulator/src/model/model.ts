@@ -11,7 +11,7 @@ import type {
 } from '../media/ports.js';
 import type { HttpMethod, StreamTrackParam } from '../twiml/parse.js';
 import type { WebhookSender } from '../webhooks/sender.js';
-import { newSid } from './ids.js';
+import { newSid, rfc2822 } from './ids.js';
 import {
   CALL_TRANSITIONS,
   CONFERENCE_TRANSITIONS,
@@ -22,7 +22,9 @@ import {
 } from './lifecycle.js';
 import type {
   AudioCatalog,
+  CallProgressEvent,
   CallRecord,
+  CallStatusCallback,
   ConferenceRecord,
   JoinOptions,
   ParticipantRecord,
@@ -95,7 +97,7 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
     direction: 'inbound' | 'outbound-api';
     source: TwimlSource;
     voiceHz?: number;
-    statusCallback?: { url: string; method: HttpMethod } | null;
+    statusCallback?: CallStatusCallback | null;
   }): CallRecord {
     const call = this.#newCall(input);
     setImmediate(() => {
@@ -133,7 +135,7 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
     to: string;
     direction: 'inbound' | 'outbound-api';
     voiceHz?: number;
-    statusCallback?: { url: string; method: HttpMethod } | null;
+    statusCallback?: CallStatusCallback | null;
   }): CallRecord {
     const now = new Date();
     const voice =
@@ -153,6 +155,7 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
       startTime: null,
       endTime: null,
       statusCallback: input.statusCallback ?? null,
+      callbacksSent: 0,
       documentUrl: null,
       run: null,
       wake: null,
@@ -167,6 +170,7 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
       voiceHz: voice.frequencyHz,
       status: call.status,
     });
+    if (call.direction === 'outbound-api') this.#callProgress(call, 'initiated');
     return call;
   }
 
@@ -216,21 +220,36 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
     call.run = null;
     this.leaveConference(call, 'participant_hung_up');
     call.activity = { kind: 'idle' };
-    this.#setStatus(call, target);
     call.endTime = new Date();
+    this.#setStatus(call, target);
     this.#interrupt(call);
     for (const stream of this.streams.values()) {
       if (stream.callSid === call.sid && isActive(stream)) this.#stopStream(stream, 'call-ended');
     }
-    if (call.statusCallback !== null) {
-      void this.deps.webhooks.send({
-        url: call.statusCallback.url,
-        method: call.statusCallback.method,
-        purpose: 'call-status',
-        callSid: call.sid,
-        params: { ...this.callParams(call), CallDuration: String(durationOf(call) ?? 0) },
-      });
-    }
+  }
+
+  /**
+   * The call status callback for a progress event, if the call asked for it (`StatusCallbackEvent`,
+   * default `completed`: https://www.twilio.com/docs/voice/api/call-resource#statuscallbackevent).
+   */
+  #callProgress(call: CallRecord, event: CallProgressEvent): void {
+    const callback = call.statusCallback;
+    if (callback?.events.includes(event) !== true) return;
+    call.callbacksSent += 1;
+    const duration = durationOf(call);
+    void this.deps.webhooks.send({
+      url: callback.url,
+      method: callback.method,
+      purpose: 'call-status',
+      callSid: call.sid,
+      params: {
+        ...this.callParams(call),
+        CallbackSource: 'call-progress-events',
+        SequenceNumber: String(call.callbacksSent - 1),
+        Timestamp: rfc2822(new Date()),
+        ...(event === 'completed' ? { CallDuration: String(duration ?? 0) } : {}),
+      },
+    });
   }
 
   /** The standard parameters of a voice webhook (https://www.twilio.com/docs/voice/twiml#request-parameters). */
@@ -272,6 +291,15 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
     call.status = transition(`call ${call.sid}`, CALL_TRANSITIONS, from, to);
     call.dateUpdated = new Date();
     this.deps.events.append('call.status', { callSid: call.sid, previous: from, status: to });
+    const progress: CallProgressEvent =
+      to === 'ringing'
+        ? 'ringing'
+        : to === 'in-progress'
+          ? 'answered'
+          : to === 'queued'
+            ? 'initiated'
+            : 'completed';
+    this.#callProgress(call, progress);
   }
 
   /** Runs `fn`; an unexpected throw is logged and never escapes into a timer. */

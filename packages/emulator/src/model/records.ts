@@ -55,7 +55,9 @@ export interface CallRecord {
   dateUpdated: Date;
   startTime: Date | null;
   endTime: Date | null;
-  readonly statusCallback: { readonly url: string; readonly method: HttpMethod } | null;
+  readonly statusCallback: CallStatusCallback | null;
+  /** Call status callbacks sent so far (their `SequenceNumber`). */
+  callbacksSent: number;
   /** Base for relative URLs in TwiML (the last document URL). */
   documentUrl: string | null;
   /** The running TwiML program; replaced on every redirect so the old one stops. */
@@ -63,6 +65,16 @@ export interface CallRecord {
   /** Interrupts whatever the program is waiting for. */
   wake: (() => void) | null;
   activity: CallActivity;
+}
+
+/** Call progress events a status callback may ask for (Calls API `StatusCallbackEvent`). */
+export type CallProgressEvent = 'initiated' | 'ringing' | 'answered' | 'completed';
+
+/** Where and for which progress events a call's status callback goes. */
+export interface CallStatusCallback {
+  readonly url: string;
+  readonly method: HttpMethod;
+  readonly events: readonly CallProgressEvent[];
 }
 
 export interface ParticipantRecord {
