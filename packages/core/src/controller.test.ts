@@ -128,6 +128,7 @@ describe('rest strategy (default)', () => {
     expect(started?.track).toBe('both_tracks');
     expect(started?.url).toBe('wss://receiver.example.com/streams');
     expect(started?.parameters).toEqual({
+      streamName: nameOf(t.a),
       taskSid: t.task,
       reservationSid: t.a.reservation,
       workerSid: t.a.worker,

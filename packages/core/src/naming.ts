@@ -31,6 +31,11 @@ export function parseStreamName(
  * finds them in `start.customParameters`, all values strings (twilio-facts §1).
  */
 export const STREAM_PARAMETER_KEYS = {
+  /**
+   * The stream's own name. Twilio does not repeat `<Stream name>` in the `start` message, so it is
+   * sent as a parameter too: the receiver names the recording after it (its `nameParameter`).
+   */
+  streamName: 'streamName',
   taskSid: 'taskSid',
   reservationSid: 'reservationSid',
   workerSid: 'workerSid',
@@ -46,10 +51,11 @@ export const STREAM_PARAMETER_KEYS = {
 /** The custom parameters of one stream run, keyed by {@link STREAM_PARAMETER_KEYS}. */
 export function streamParametersFor(
   segment: Segment,
-  stream: Pick<SegmentStream, 'leg' | 'strategy' | 'continuation'>,
+  stream: Pick<SegmentStream, 'name' | 'leg' | 'strategy' | 'continuation'>,
 ): Record<string, string> {
   const k = STREAM_PARAMETER_KEYS;
   return {
+    [k.streamName]: stream.name,
     [k.taskSid]: segment.taskSid,
     [k.reservationSid]: segment.reservationSid,
     [k.workerSid]: segment.workerSid,
