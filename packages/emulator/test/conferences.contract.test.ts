@@ -301,6 +301,22 @@ describe('Conferences and participants through the official SDK', () => {
     expect(
       await restError(client.conferences(sid).participants.create({ from: '+1', to: '' })),
     ).toEqual({ status: 400, code: 21201 });
+    expect(await restError(client.conferences(sid).update({ status: 'paused' as never }))).toEqual({
+      status: 400,
+      code: 20001,
+    });
+    expect(
+      await restError(
+        client
+          .conferences(sid)
+          .participants(customer)
+          .update({ hold: 'perhaps' as never }),
+      ),
+    ).toEqual({ status: 400, code: 20001 });
+    expect(await restError(client.calls(customer).update({ status: 'ringing' as never }))).toEqual({
+      status: 400,
+      code: 20001,
+    });
     expect(conferenceNamed(name)?.participants.map((p) => p.callSid)).toEqual([customer]);
     await emu.hangup(customer);
   });
