@@ -1,6 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { isFsError } from '@flex-streams/core';
 import { describe, expect, it } from 'vitest';
-import { loadServiceConfig, STREAM_STATUS_PATH, type Environment } from './config.js';
+import {
+  loadServiceConfig,
+  SERVICE_ENV_VARIABLES,
+  STREAM_STATUS_PATH,
+  type Environment,
+} from './config.js';
 
 const ACCOUNT = `AC${'a'.repeat(32)}`;
 const KEY = `SK${'b'.repeat(32)}`;
@@ -156,5 +162,33 @@ describe('loadServiceConfig', () => {
     });
     expect(config.twilio.authToken).toBeNull();
     expect(config.controller.statusCallbackUrl).toBeNull();
+  });
+});
+
+describe('configuration docs', () => {
+  const envExample = readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8');
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+  it('lists every variable in .env.example and in the README table', () => {
+    expect(SERVICE_ENV_VARIABLES.length).toBeGreaterThan(15);
+    for (const name of SERVICE_ENV_VARIABLES) {
+      expect(envExample, name).toMatch(new RegExp(`^${name}=`, 'm'));
+      expect(readme, name).toContain(`\`${name}\``);
+    }
+  });
+
+  it('accepts .env.example as written once the credentials are filled in', () => {
+    const env: Record<string, string> = {};
+    for (const line of envExample.split('\n')) {
+      const match = /^([A-Z_]+)=(.*)$/.exec(line);
+      if (match?.[1] !== undefined) env[match[1]] = match[2] ?? '';
+    }
+    const config = loadServiceConfig({
+      ...env,
+      TWILIO_ACCOUNT_SID: ACCOUNT,
+      TWILIO_AUTH_TOKEN: 't',
+    });
+    expect(config.controller.streamUrl).toBe('wss://receiver.example.com/media');
+    expect(config.flexToken).toEqual({ mode: 'twilio' });
   });
 });

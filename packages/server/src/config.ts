@@ -154,6 +154,9 @@ const ENV_FIELDS = {
   FLEX_STREAMS_CORS_ORIGINS: optional,
 } as const;
 
+/** Every environment variable the service reads (the README table and `.env.example` list them). */
+export const SERVICE_ENV_VARIABLES: readonly string[] = Object.freeze(Object.keys(ENV_FIELDS));
+
 type EnvValues = {
   [K in keyof typeof ENV_FIELDS]: z.output<(typeof ENV_FIELDS)[K]>;
 };

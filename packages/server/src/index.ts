@@ -3,6 +3,7 @@ export type { Command, CommandIo } from './cli/command.js';
 export {
   loadServiceConfig,
   SERVICE_CONFIG_DEFAULTS,
+  SERVICE_ENV_VARIABLES,
   STREAM_STATUS_PATH,
   type Environment,
   type FlexTokenValidation,
