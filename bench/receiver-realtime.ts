@@ -1,0 +1,97 @@
+/**
+ * receiver-realtime: M streams paced in real time (20 ms frames, both tracks) by the emulator's
+ * Media Streams client into the real receiver in its own process, for `SECONDS`. Figures of the
+ * receiver process: CPU %, event-loop delay p99, and every anomaly its sidecars report (gaps,
+ * late, duplicate, overlapping frames, overflows: none on a healthy machine). Baseline, same
+ * run and same sender: the bare `ws` + `JSON.parse` server.
+ */
+import { openPacedStreams } from './lib/emulator-client.js';
+import type { Measurement, ServerKind, StreamOutcome } from './lib/ipc.js';
+import { round, type BenchResult, type Benchmark, type Row } from './lib/report.js';
+import { startMeasuredServer } from './lib/server.js';
+
+const STREAM_COUNTS = [50, 200] as const;
+/** Measured seconds of real-time streaming per configuration. */
+const SECONDS = 10;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Run {
+  readonly m: Measurement;
+  readonly outcomes: readonly StreamOutcome[];
+}
+
+async function realtime(kind: ServerKind, streams: number): Promise<Run> {
+  const server = await startMeasuredServer(kind);
+  try {
+    const paced = await openPacedStreams(server.url, streams);
+    await sleep(500);
+    await server.mark();
+    await sleep(SECONDS * 1000);
+    const m = await server.measure();
+    await paced.close();
+    const outcomes = await server.waitForStopped(streams, 60_000);
+    if (paced.errors.length > 0) throw new Error(`stream errors: ${paced.errors.join('; ')}`);
+    return { m, outcomes };
+  } finally {
+    await server.close();
+  }
+}
+
+const sum = (outcomes: readonly StreamOutcome[], pick: (o: StreamOutcome) => number): number =>
+  outcomes.reduce((total, o) => total + pick(o), 0);
+
+function toRow(server: string, streams: number, r: Run): Row {
+  return {
+    server,
+    streams,
+    'frames/s': Math.round((r.m.frames / r.m.wallMs) * 1000),
+    'cpu %': round((r.m.cpuUs / 1000 / r.m.wallMs) * 100, 1),
+    'cpu µs/frame': round(r.m.cpuUs / r.m.frames, 2),
+    'eld p50 ms': round(r.m.eldP50Ms, 2),
+    'eld p99 ms': round(r.m.eldP99Ms, 2),
+    'eld max ms': round(r.m.eldMaxMs, 2),
+    gaps: sum(r.outcomes, (o) => o.gaps),
+    late: sum(r.outcomes, (o) => o.late),
+    duplicates: sum(r.outcomes, (o) => o.duplicates),
+    overlaps: sum(r.outcomes, (o) => o.overlaps),
+    overflows: sum(r.outcomes, (o) => o.overflows),
+    'not stop': r.outcomes.filter((o) => o.endReason !== 'stop').length,
+  };
+}
+
+export const receiverRealtime: Benchmark = {
+  name: 'receiver-realtime',
+  description: `streams paced in real time by the emulator client for ${SECONDS} s into the receiver vs a bare ws + JSON.parse server`,
+  async run(): Promise<BenchResult> {
+    const rows: Row[] = [];
+    const summary: Record<string, number> = {};
+    for (const n of STREAM_COUNTS) {
+      const base = await realtime('bare', n);
+      const receiver = await realtime('receiver', n);
+      rows.push(toRow('baseline (ws + JSON.parse)', n, base), toRow('receiver', n, receiver));
+      summary[`receiver_cpu_pct_${n}`] = round(
+        (receiver.m.cpuUs / 1000 / receiver.m.wallMs) * 100,
+        1,
+      );
+      summary[`ratio_cpu_${n}`] = round(
+        receiver.m.cpuUs / receiver.m.frames / (base.m.cpuUs / base.m.frames),
+        2,
+      );
+      summary[`receiver_eld_p99_ms_${n}`] = round(receiver.m.eldP99Ms, 2);
+      summary[`receiver_anomalies_${n}`] = sum(
+        receiver.outcomes,
+        (o) => o.gaps + o.late + o.duplicates + o.overlaps + o.overflows,
+      );
+    }
+    return {
+      rows,
+      summary,
+      notes: [
+        'ratio = receiver CPU per frame / baseline CPU per frame under the same paced load.',
+        'eld = event-loop delay of the server process (monitorEventLoopDelay, 10 ms resolution).',
+        'anomalies are summed from every final sidecar; a healthy machine shows 0.',
+      ],
+    };
+  },
+};
