@@ -170,6 +170,10 @@ describe('plugin API', () => {
       401,
       'FS_ERR_TOKEN_EXPIRED',
     ]);
+    // From the Flex origin the refusal carries the CORS header, so the plugin can read why.
+    const fromFlex = await plugin('pause', body, { token: 'forged', origin: FLEX });
+    expect(fromFlex.headers.get('access-control-allow-origin')).toBe(FLEX);
+    expect(await errorOf(fromFlex)).toEqual([401, 'FS_ERR_BAD_TOKEN']);
   });
 
   it('answers 400 for malformed bodies, 404 for an unknown reservation', async () => {
