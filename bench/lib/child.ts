@@ -21,7 +21,14 @@ let frames = 0;
 let lateness: number[] = [];
 let markCpu = process.cpuUsage();
 let markWall = performance.now();
-const eld = monitorEventLoopDelay({ resolution: 10 });
+/**
+ * Sampling interval of the event-loop delay histogram. Node records the whole interval between
+ * two samples (https://nodejs.org/api/perf_hooks.html#perf_hooksmonitoreventloopdelayoptions),
+ * so the interval itself is subtracted from the reported figures.
+ */
+const ELD_RESOLUTION_MS = 2;
+const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
+const delayMs = (ns: number): number => Math.max(0, ns / 1e6 - ELD_RESOLUTION_MS);
 eld.enable();
 
 const text = (data: RawData): string =>
@@ -162,9 +169,9 @@ async function handle(message: ToChild, close: () => Promise<void>): Promise<voi
         measurement: {
           wallMs,
           cpuUs: cpu.user + cpu.system,
-          eldP50Ms: eld.percentile(50) / 1e6,
-          eldP99Ms: eld.percentile(99) / 1e6,
-          eldMaxMs: eld.max / 1e6,
+          eldP50Ms: delayMs(eld.percentile(50)),
+          eldP99Ms: delayMs(eld.percentile(99)),
+          eldMaxMs: delayMs(eld.max),
           frames: await countFrames(false),
           latenessP50Ms: quantile(lateness, 0.5),
           latenessP99Ms: quantile(lateness, 0.99),

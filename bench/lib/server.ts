@@ -29,8 +29,12 @@ const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 /** Starts a `kind` server in a child process (the receiver writes into a fresh temp dir). */
 export async function startMeasuredServer(kind: ServerKind): Promise<MeasuredServer> {
   const dir = kind === 'receiver' ? await mkdtemp(join(tmpdir(), 'fs-bench-')) : null;
+  // BENCH_CPU_PROF=DIR writes a V8 CPU profile of every measured server into DIR (open it in
+  // Chrome DevTools) to find where a server's time goes.
+  const profileDir = process.env.BENCH_CPU_PROF;
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const child: ChildProcess = fork(CHILD, dir === null ? [kind] : [kind, dir], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...profile],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const outcomes: StreamOutcome[] = [];
