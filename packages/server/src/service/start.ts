@@ -107,10 +107,9 @@ export async function startService(
     tokens,
     drivers: config.drivers,
     corsOrigins: config.corsOrigins,
-    streamStatusPath: new URL(
-      config.controller.statusCallbackUrl ?? STREAM_STATUS_PATH,
-      config.publicUrl,
-    ).pathname,
+    // Served at the path itself: a proxy in front may strip the public URL's prefix, and the
+    // signature check puts it back (publicUrl + the path the service saw).
+    streamStatusPath: STREAM_STATUS_PATH,
   });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
