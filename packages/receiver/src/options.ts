@@ -44,6 +44,7 @@ export const receiverOptionsSchema = z
       .optional(),
     flushIntervalMs: z.number().int().min(20).max(1000).default(500),
     reorderWindowMs: z.number().int().min(0).max(980).default(200),
+    maxTrackLagMs: z.number().int().min(0).max(980).optional(),
     maxMessageBytes: z
       .number()
       .int()
@@ -68,9 +69,9 @@ export const receiverOptionsSchema = z
       .optional(),
   })
   .strict()
-  .refine((o) => o.flushIntervalMs + o.reorderWindowMs <= 1000, {
+  .refine((o) => o.flushIntervalMs + Math.max(o.reorderWindowMs, o.maxTrackLagMs ?? 0) <= 1000, {
     message:
-      'flushIntervalMs + reorderWindowMs must be at most 1000 so a crash loses at most one second',
+      'flushIntervalMs + reorderWindowMs (or maxTrackLagMs) must be at most 1000 so a crash loses at most one second',
     path: ['flushIntervalMs'],
   })
   .refine((o) => o.metricsPath !== o.path, {
@@ -80,7 +81,14 @@ export const receiverOptionsSchema = z
   .refine((o) => o.authToken !== undefined || o.publicUrl === undefined, {
     message: 'publicUrl is only used to validate signatures: give authToken too',
     path: ['publicUrl'],
-  });
+  })
+  .transform((o) => ({
+    ...o,
+    // By default a trailing track may lag up to 500 ms, or whatever the one-second crash budget
+    // leaves after the flush interval, and never less than the reorder window.
+    maxTrackLagMs:
+      o.maxTrackLagMs ?? Math.max(o.reorderWindowMs, Math.min(500, 1000 - o.flushIntervalMs)),
+  }));
 
 /** What callers pass. */
 export type ReceiverOptions = z.input<typeof receiverOptionsSchema>;

@@ -154,6 +154,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         metrics,
         events,
         reorderWindowMs: o.reorderWindowMs,
+        maxTrackLagMs: o.maxTrackLagMs,
         flushIntervalMs: o.flushIntervalMs,
         maxMessageBytes: o.maxMessageBytes,
         maxBufferedBytes: o.maxBufferedBytes,

@@ -26,6 +26,8 @@ export interface SessionContext {
   readonly metrics: ReceiverMetrics;
   readonly events: EventHub;
   readonly reorderWindowMs: number;
+  /** How far one track may trail the other and still be placed (see StreamTimeline). */
+  readonly maxTrackLagMs: number;
   readonly flushIntervalMs: number;
   readonly maxMessageBytes: number;
   readonly maxBufferedBytes: number;
@@ -284,7 +286,7 @@ export class MediaStreamSession {
     };
     const recording: Recording = {
       start,
-      timeline: new StreamTimeline(start.tracks, this.ctx.reorderWindowMs),
+      timeline: new StreamTimeline(start.tracks, this.ctx.reorderWindowMs, this.ctx.maxTrackLagMs),
       sidecar,
       log: this.log,
       wavPath: null,

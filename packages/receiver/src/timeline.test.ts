@@ -87,4 +87,28 @@ describe('StreamTimeline', () => {
     t.place('inbound', 600, frame(3));
     expect(t.commit(true).gaps).toEqual([{ track: 'inbound', atMs: 500, durationMs: 100 }]);
   });
+
+  it('lets a trailing track lag up to maxTrackLagMs behind the other without losing its frames', () => {
+    const t = new StreamTimeline(['inbound', 'outbound'], 200, 500);
+    // The outbound track arrives 300 ms behind the inbound one, as separate messages may.
+    for (let at = 0; at < 1000; at += 20) t.place('inbound', at, frame(1));
+    for (let at = 0; at < 700; at += 20) t.place('outbound', at, frame(2));
+    // Held back by the outbound track's own window (700 - 200), not the inbound one's (800).
+    expect(t.commit(false).toMs).toBe(500);
+    for (let at = 700; at < 1000; at += 20) {
+      expect(t.place('outbound', at, frame(2))).toMatchObject({
+        kind: 'placed',
+        outOfOrder: false,
+      });
+    }
+    const bytes = flatten(t.commit(true).segments);
+    expect(bytes.filter((_, i) => i % 2 === 1).every((b) => b === 2)).toBe(true);
+  });
+
+  it('waits for a silent or absent track at most maxTrackLagMs behind the newest audio', () => {
+    const t = new StreamTimeline(['inbound', 'outbound'], 200, 500);
+    for (let at = 0; at < 2000; at += 20) t.place('inbound', at, frame(1));
+    expect(t.commit(false).toMs).toBe(1500);
+    expect(t.place('outbound', 1400, frame(2)).kind).toBe('late');
+  });
 });

@@ -76,6 +76,8 @@ interface TrackState {
   readonly pending: PendingFrame[];
   /** Latest frame start seen, in samples (for out-of-order detection). */
   latestStart: number;
+  /** End (exclusive) of the latest audio seen on this track, in samples; 0 before any. */
+  latestEnd: number;
   /** Timestamps (ms) of recent frames, for duplicate detection. */
   readonly seen: Set<number>;
   /** Start of the gap still open at the committed position, in samples. */
@@ -97,6 +99,7 @@ export class StreamTimeline {
   readonly tracks: readonly Track[];
   private readonly state: TrackState[];
   private readonly reorderSamples: number;
+  private readonly maxLagSamples: number;
   /** Everything before this sample index has been committed, on every track. */
   private committed = 0;
   /** End (exclusive) of the latest audio seen on any track, in samples. */
@@ -105,14 +108,18 @@ export class StreamTimeline {
   /**
    * @param tracks the tracks announced by `start`, in channel order.
    * @param reorderWindowMs how long a frame may arrive after a later one and still be placed.
+   * @param maxTrackLagMs how far one track's audio may trail the other's and still be placed
+   *   (never less than `reorderWindowMs`; by default equal to it).
    */
-  constructor(tracks: readonly Track[], reorderWindowMs: number) {
+  constructor(tracks: readonly Track[], reorderWindowMs: number, maxTrackLagMs = reorderWindowMs) {
     this.tracks = tracks;
     this.reorderSamples = Math.round(reorderWindowMs * SAMPLES_PER_MS);
+    this.maxLagSamples = Math.max(this.reorderSamples, Math.round(maxTrackLagMs * SAMPLES_PER_MS));
     this.state = tracks.map((track) => ({
       track,
       pending: [],
       latestStart: -1,
+      latestEnd: 0,
       seen: new Set(),
       openGapStart: null,
       level: { second: 0, sumSquares: 0, samples: 0, peak: 0 },
@@ -143,6 +150,7 @@ export class StreamTimeline {
     state.seen.add(timestampMs);
     const outOfOrder = start < state.latestStart;
     state.latestStart = Math.max(state.latestStart, start);
+    state.latestEnd = Math.max(state.latestEnd, start + payload.length);
     const frame = { start, bytes: payload };
     let at = state.pending.length;
     while (at > 0 && (state.pending[at - 1]?.start ?? 0) > start) at--;
@@ -162,7 +170,7 @@ export class StreamTimeline {
    * silence; gaps that close (or, when final, that remain) are returned.
    */
   commit(final: boolean, all: boolean = final): CommitResult {
-    const target = all ? this.end : Math.max(this.committed, this.end - this.reorderSamples);
+    const target = all ? this.end : Math.max(this.committed, this.heldBackTarget());
     const from = this.committed;
     const runsByTrack = this.state.map((s) => this.takeRuns(s, from, target));
     const gaps: Gap[] = [];
@@ -196,6 +204,20 @@ export class StreamTimeline {
       gaps,
       levels,
     };
+  }
+
+  /**
+   * Where a non-final commit may end. Each track keeps its own reorder window behind its own
+   * latest audio: Twilio sends the two tracks of a `both_tracks` stream as separate messages
+   * (twilio-facts §1), and one of them may trail the other; committing by the leading track alone
+   * would turn all of the trailing track's audio into late (dropped) frames. The wait is bounded by
+   * `maxTrackLag` behind the newest audio, so a track that is silent (Twilio skips silent chunks)
+   * or never sends cannot hold the recording back further than that.
+   */
+  private heldBackTarget(): number {
+    const slowest = Math.min(...this.state.map((s) => s.latestEnd));
+    const held = Math.max(slowest - this.reorderSamples, this.end - this.maxLagSamples);
+    return Math.min(this.end - this.reorderSamples, held);
   }
 
   /** Splits `[from, to)` of one track into audio runs and silence runs (bytes null). */

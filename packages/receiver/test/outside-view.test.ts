@@ -1,0 +1,308 @@
+import { twilioSignature } from '@flex-streams/emulator';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startReceiver, type Receiver, type ReceiverEventMap } from '../src/index.js';
+import {
+  TestStream,
+  constantFrame,
+  expectEveryWavReadable,
+  isSilent,
+  readSidecar,
+  readWav,
+  soxInfo,
+  tempDir,
+  waitFor,
+} from './helpers.js';
+
+/**
+ * Acceptance tests written from the outside: what a real Twilio stream may send (twilio-facts §1)
+ * that the happy path does not, checked only through the files, events and close codes a user sees.
+ */
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+let dir: string;
+let remove: () => Promise<void>;
+let receiver: Receiver;
+let stoppedEvents: ReceiverEventMap['streamStopped'][];
+
+async function start(options: Partial<Parameters<typeof startReceiver>[0]> = {}): Promise<void> {
+  receiver = await startReceiver({ recordingsDir: dir, flushIntervalMs: 100, ...options });
+  stoppedEvents = [];
+  receiver.events.on('streamStopped', (e) => stoppedEvents.push(e));
+}
+
+async function stopped(stream: TestStream): Promise<ReceiverEventMap['streamStopped']> {
+  await waitFor(
+    () => stoppedEvents.some((e) => e.streamSid === stream.streamSid),
+    'the recording to finish',
+  );
+  const event = stoppedEvents.find((e) => e.streamSid === stream.streamSid);
+  if (event === undefined) throw new Error('unreachable');
+  return event;
+}
+
+/** Sends `ms` of constant-valued 20 ms frames on `track` from `fromMs`. */
+function send(
+  stream: TestStream,
+  track: 'inbound' | 'outbound',
+  value: number,
+  fromMs: number,
+  ms: number,
+): void {
+  for (let at = fromMs; at < fromMs + ms; at += 20) stream.media(track, at, constantFrame(value));
+}
+
+beforeEach(async () => {
+  ({ dir, remove } = await tempDir());
+});
+
+afterEach(async () => {
+  await receiver.close();
+  await expectEveryWavReadable(dir);
+  await remove();
+});
+
+describe('what a real Twilio stream may do', () => {
+  beforeEach(async () => {
+    await start();
+  });
+
+  it('records an outbound_track-only stream as mono with the outbound audio on channel 1', async () => {
+    const stream = await TestStream.connect(receiver.url);
+    stream.start(['outbound'], { streamName: 'what-the-customer-hears' });
+    send(stream, 'outbound', 0x22, 0, 400);
+    stream.stop();
+    const event = await stopped(stream);
+    const sidecar = await readSidecar(event.sidecarPath);
+    expect(sidecar).toMatchObject({
+      tracks: ['outbound'],
+      channels: { outbound: 1 },
+      framesByTrack: { outbound: 20 },
+      durationMs: 400,
+      gaps: [],
+      endReason: 'stop',
+    });
+    const wav = await readWav(event.wavPath);
+    expect(wav.channels).toBe(1);
+    expect(wav.byChannel[0]?.every((b) => b === 0x22)).toBe(true);
+    expect(await soxInfo(event.wavPath)).toMatchObject({ channels: 1, samples: 3200 });
+  });
+
+  it('keeps a both_tracks recording stereo when one track never sends, and records the silent track as one gap', async () => {
+    const stream = await TestStream.connect(receiver.url);
+    stream.start(['inbound', 'outbound']);
+    send(stream, 'inbound', 0x33, 0, 600);
+    stream.stop();
+    const event = await stopped(stream);
+    const sidecar = await readSidecar(event.sidecarPath);
+    expect(sidecar.framesByTrack).toEqual({ inbound: 30, outbound: 0 });
+    expect(sidecar.durationMs).toBe(600);
+    expect(sidecar.gaps).toEqual([{ track: 'outbound', atMs: 0, durationMs: 600 }]);
+    const wav = await readWav(event.wavPath);
+    expect(wav.channels).toBe(2);
+    expect(wav.byChannel[0]?.every((b) => b === 0x33)).toBe(true);
+    expect(isSilent(wav.byChannel[1] ?? new Uint8Array([0]))).toBe(true);
+    expect(await soxInfo(event.wavPath)).toMatchObject({ channels: 2, samples: 4800 });
+  });
+
+  it('places audio whose first timestamp is not 0 after leading silence, recorded as a gap', async () => {
+    const stream = await TestStream.connect(receiver.url);
+    stream.start(['inbound']);
+    send(stream, 'inbound', 0x44, 140, 200);
+    stream.stop();
+    const event = await stopped(stream);
+    const sidecar = await readSidecar(event.sidecarPath);
+    expect(sidecar.durationMs).toBe(340);
+    expect(sidecar.gaps).toEqual([{ track: 'inbound', atMs: 0, durationMs: 140 }]);
+    const channel = (await readWav(event.wavPath)).byChannel[0] ?? new Uint8Array();
+    expect(isSilent(channel.subarray(0, 140 * 8))).toBe(true);
+    expect(channel.subarray(140 * 8).every((b) => b === 0x44)).toBe(true);
+  });
+
+  it('accepts a stop with extra fields, and mark and dtmf events mid-stream, without ending the recording', async () => {
+    const stream = await TestStream.connect(receiver.url);
+    stream.start(['inbound']);
+    send(stream, 'inbound', 0x55, 0, 200);
+    stream.send({
+      event: 'dtmf',
+      streamSid: stream.streamSid,
+      sequenceNumber: '12',
+      dtmf: { track: 'inbound_track', digit: '1' },
+    });
+    stream.send({
+      event: 'mark',
+      sequenceNumber: '13',
+      streamSid: stream.streamSid,
+      mark: { name: 'greeting-played' },
+    });
+    send(stream, 'inbound', 0x55, 200, 200);
+    stream.send({
+      event: 'stop',
+      sequenceNumber: '24',
+      streamSid: stream.streamSid,
+      stop: { accountSid: stream.accountSid, callSid: stream.callSid, reason: 'call-ended' },
+      extra: { anything: true },
+    });
+    const event = await stopped(stream);
+    const sidecar = await readSidecar(event.sidecarPath);
+    expect(sidecar).toMatchObject({
+      endReason: 'stop',
+      error: null,
+      durationMs: 400,
+      framesByTrack: { inbound: 20 },
+    });
+    stream.close();
+    expect((await stream.closed).code).toBe(1000);
+  });
+
+  it('keeps very long, unicode and path-like custom parameter values intact in the sidecar, with a safe short file name', async () => {
+    const longValue = 'x'.repeat(5000);
+    const name = 'Agent Zoë/李 ../..\\B\u0000 ☎';
+    const stream = await TestStream.connect(receiver.url);
+    stream.start(['inbound'], { streamName: name, note: longValue, emoji: '🎧 é' });
+    send(stream, 'inbound', 0x66, 0, 100);
+    stream.stop();
+    const event = await stopped(stream);
+    expect(event.wavPath.startsWith(join(dir, stream.callSid) + '/')).toBe(true);
+    const base = event.wavPath.slice(join(dir, stream.callSid).length + 1);
+    expect(base).toMatch(/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}\.wav$/);
+    const sidecar = await readSidecar(event.sidecarPath);
+    expect(sidecar.streamName).toBe(name);
+    expect(sidecar.customParameters).toEqual({ streamName: name, note: longValue, emoji: '🎧 é' });
+    expect(await readdir(dir)).toEqual([stream.callSid]);
+  });
+
+  it('records two streams of the same call at once (warm transfer A and B), even with the same name, neither overwritten', async () => {
+    const a = await TestStream.connect(receiver.url);
+    const b = await TestStream.connect(receiver.url, { callSid: a.callSid });
+    a.start(['inbound', 'outbound'], { streamName: 'customer' });
+    b.start(['inbound', 'outbound'], { streamName: 'customer' });
+    for (let at = 0; at < 600; at += 20) {
+      a.media('inbound', at, constantFrame(0x10));
+      a.media('outbound', at, constantFrame(0x11));
+      b.media('inbound', at, constantFrame(0x20));
+      b.media('outbound', at, constantFrame(0x21));
+    }
+    a.stop();
+    b.stop();
+    const [ea, eb] = [await stopped(a), await stopped(b)];
+    expect(ea.wavPath).not.toBe(eb.wavPath);
+    expect(ea.sidecarPath).not.toBe(eb.sidecarPath);
+    expect((await readdir(join(dir, a.callSid))).sort()).toEqual([
+      'customer-2.json',
+      'customer-2.wav',
+      'customer.json',
+      'customer.wav',
+    ]);
+    for (const [event, stream, values] of [
+      [ea, a, [0x10, 0x11]],
+      [eb, b, [0x20, 0x21]],
+    ] as const) {
+      const sidecar = await readSidecar(event.sidecarPath);
+      expect(sidecar.streamSid).toBe(stream.streamSid);
+      expect(sidecar.durationMs).toBe(600);
+      const wav = await readWav(event.wavPath);
+      expect(wav.byChannel[0]?.every((x) => x === values[0])).toBe(true);
+      expect(wav.byChannel[1]?.every((x) => x === values[1])).toBe(true);
+    }
+  });
+
+  it('writes every sidecar field the issue names with its exact name and type', async () => {
+    const stream = await TestStream.connect(receiver.url);
+    stream.start(['inbound', 'outbound'], { streamName: 'fields' });
+    send(stream, 'inbound', 0x70, 0, 200);
+    send(stream, 'outbound', 0x71, 100, 100);
+    stream.media('inbound', 180, constantFrame(0x70));
+    stream.stop();
+    const sidecar = (await readSidecar((await stopped(stream)).sidecarPath)) as unknown as Record<
+      string,
+      unknown
+    >;
+    expect(sidecar).toMatchObject({
+      streamSid: stream.streamSid,
+      callSid: stream.callSid,
+      accountSid: stream.accountSid,
+      streamName: 'fields',
+      tracks: ['inbound', 'outbound'],
+      customParameters: { streamName: 'fields' },
+      durationMs: 200,
+      framesByTrack: { inbound: 11, outbound: 5 },
+      gaps: [{ track: 'outbound', atMs: 0, durationMs: 100 }],
+      anomalies: { duplicates: 1, outOfOrder: 0, late: 0 },
+      endReason: 'stop',
+    });
+    expect(sidecar.startedAt).toMatch(ISO_8601);
+    expect(sidecar.endedAt).toMatch(ISO_8601);
+    expect(Date.parse(String(sidecar.endedAt))).toBeGreaterThanOrEqual(
+      Date.parse(String(sidecar.startedAt)),
+    );
+  });
+});
+
+describe('a client that connects and never sends start', () => {
+  it('is closed with 4014 after startTimeoutMs, and no file is created', async () => {
+    await start({ startTimeoutMs: 300 });
+    const stream = await TestStream.connect(receiver.url);
+    stream.connected();
+    const closed = await stream.closed;
+    expect(closed).toEqual({ code: 4014, reason: 'FS_RCV_START_TIMEOUT' });
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe('signatures against the public URL', () => {
+  const authToken = 'a'.repeat(32);
+
+  it('validates against the public URL exactly as given, trailing slash included', async () => {
+    const publicUrl = 'wss://recorder.example.com/twilio/media/';
+    await start({ authToken, publicUrl });
+    const good = await TestStream.connect(receiver.url, {
+      headers: { 'X-Twilio-Signature': twilioSignature(authToken, publicUrl, {}) },
+    });
+    good.close();
+    expect((await good.closed).code).toBe(1000);
+  });
+
+  it('refuses a signature computed over https:// instead of wss://, or over another host', async () => {
+    const publicUrl = 'wss://recorder.example.com/media';
+    await start({ authToken, publicUrl });
+    for (const signed of [
+      'https://recorder.example.com/media',
+      'wss://other.example.com/media',
+      receiver.url,
+    ]) {
+      await expect(
+        TestStream.connect(receiver.url, {
+          headers: { 'X-Twilio-Signature': twilioSignature(authToken, signed, {}) },
+        }),
+        signed,
+      ).rejects.toThrow('HTTP 403');
+    }
+  });
+});
+
+describe('both tracks arriving out of step', () => {
+  it('records the whole outbound track when it trails the inbound one by 300 ms in real time', async () => {
+    // Default flush interval: a stall of a whole interval on a loaded machine would commit all.
+    await start({ flushIntervalMs: 500 });
+    const stream = await TestStream.connect(receiver.url);
+    stream.start(['inbound', 'outbound']);
+    for (let at = 0; at < 1500; at += 20) {
+      stream.media('inbound', at, constantFrame(0x10));
+      if (at >= 300) stream.media('outbound', at - 300, constantFrame(0x20));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (let at = 1200; at < 1500; at += 20) stream.media('outbound', at, constantFrame(0x20));
+    stream.stop();
+    const event = await stopped(stream);
+    const sidecar = await readSidecar(event.sidecarPath);
+    expect(sidecar.anomalies).toMatchObject({ late: 0, duplicates: 0 });
+    expect(sidecar.gaps).toEqual([]);
+    const wav = await readWav(event.wavPath);
+    expect(wav.durationMs).toBe(1500);
+    expect(wav.byChannel[0]?.every((b) => b === 0x10)).toBe(true);
+    expect(wav.byChannel[1]?.every((b) => b === 0x20)).toBe(true);
+  });
+});
