@@ -11,7 +11,12 @@ import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, twilioSignature, type Emulator } from '@flex-streams/emulator';
-import { startReceiver, type Receiver } from '@flex-streams/receiver';
+import {
+  startReceiver,
+  type Receiver,
+  type StreamStartedEvent,
+  type StreamStoppedEvent,
+} from '@flex-streams/receiver';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { loadServiceConfig, startService, type RunningService } from '../src/index.js';
@@ -136,6 +141,8 @@ export async function startTokenService(
 export interface World {
   emu: Emulator;
   receiver: Receiver;
+  /** What the receiver saw: streams that connected and recordings that completed. */
+  received: { started: StreamStartedEvent[]; stopped: StreamStoppedEvent[] };
   tokens: Awaited<ReturnType<typeof startTokenService>>;
   dataDir: string;
   port: number;
@@ -155,6 +162,9 @@ export async function startWorld(): Promise<World> {
     recordingsDir: join(dataDir, 'recordings'),
     authToken: emu.authToken,
   });
+  const received: World['received'] = { started: [], stopped: [] };
+  receiver.events.on('streamStarted', (event) => received.started.push(event));
+  receiver.events.on('streamStopped', (event) => received.stopped.push(event));
   const workers = { alice: sid('WK'), bob: sid('WK') };
   const tokens = await startTokenService(emu.accountSid, emu.authToken, {
     'token-alice': { identity: 'alice', workerSid: workers.alice },
@@ -180,6 +190,7 @@ export async function startWorld(): Promise<World> {
   const world: World = {
     emu,
     receiver,
+    received,
     tokens,
     dataDir,
     port,

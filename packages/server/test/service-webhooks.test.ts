@@ -80,6 +80,22 @@ describe('POST /v1/taskrouter/events', () => {
       transferMode: 'none',
     });
     expect(streaming.segments[0]?.streams[0]?.sid).toBe(stream?.sid);
+    // The real receiver accepted the stream (signed upgrade) with the segment's custom parameters.
+    const atReceiver = await waitFor(
+      () => world.received.started.find((e) => e.streamSid === stream?.sid),
+      (event) => event !== undefined,
+      'the receiver to record the stream',
+    );
+    expect(atReceiver?.customParameters).toMatchObject({
+      taskSid,
+      reservationSid: ids.reservationSid,
+      workerSid: ids.workerSid,
+      customerCallSid,
+      segmentIndex: '0',
+      leg: 'customer',
+      strategy: 'rest',
+      continuation: '0',
+    });
 
     // TaskRouter (or a replay) sends the same event again: nothing changes.
     expect((await postSigned(world, EVENTS, accepted)).status).toBe(204);
@@ -115,6 +131,11 @@ describe('POST /v1/taskrouter/events', () => {
       'the segment to end',
     );
     expect(ended.segments[0]).toMatchObject({ endReason: 'wrapup' });
+    await waitFor(
+      () => world.received.stopped.find((e) => e.streamSid === stream?.sid),
+      (event) => event !== undefined,
+      'the receiver to finish the recording',
+    );
     expect(ended.segments[0]?.streams[0]).toMatchObject({
       state: 'stopped',
       stopReason: 'segment-ended',
