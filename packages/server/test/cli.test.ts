@@ -25,6 +25,10 @@ describe('flex-streams CLI', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain('Usage: flex-streams <command>');
+    // Each command is listed with its one-line summary.
+    expect(result.stderr).toMatch(/^ {2}emulator +Run the local Twilio/m);
+    expect(result.stderr).toMatch(/^ {2}receiver +Record every Twilio Media Stream/m);
+    expect(result.stderr).toMatch(/^ {2}start +Run flex-streams locally/m);
   });
 
   it('rejects an unknown command with exit code 2 and names it', async () => {

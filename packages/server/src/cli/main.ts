@@ -1,8 +1,8 @@
 import { UsageError, type Command, type CommandIo } from './command.js';
 
 /**
- * Every sub-command, loaded only when it is run so that `--help` stays fast and one command's
- * dependencies never slow another down.
+ * Every sub-command, loaded only when it is needed (run, or listed by `--help`), so that one
+ * command's dependencies never slow another down.
  */
 const commands: Record<string, () => Promise<Command>> = {
   emulator: async () => (await import('./commands/emulator.js')).emulatorCommand,
@@ -10,14 +10,22 @@ const commands: Record<string, () => Promise<Command>> = {
   start: async () => (await import('./commands/start.js')).startCommand,
 };
 
-function overview(): string {
+/** The command list for `flex-streams --help`, with each command's one-line summary. */
+async function overview(): Promise<string> {
   const names = Object.keys(commands).sort();
   const width = Math.max(0, ...names.map((n) => n.length));
+  const lines = await Promise.all(
+    names.map(async (name) => {
+      const load = commands[name];
+      const summary = load === undefined ? '' : (await load()).summary;
+      return `  ${name.padEnd(width)}  ${summary}`;
+    }),
+  );
   return [
     'Usage: flex-streams <command> [options]',
     '',
     'Commands:',
-    ...names.map((name) => `  ${name.padEnd(width)}  see: flex-streams ${name} --help`),
+    ...lines,
     '',
     'Run `flex-streams <command> --help` for the options of a command.',
   ].join('\n');
@@ -30,12 +38,12 @@ export async function main(
 ): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stderr.write(`${overview()}\n`);
+    io.stderr.write(`${await overview()}\n`);
     return name === undefined ? 2 : 0;
   }
   const load = commands[name];
   if (load === undefined) {
-    io.stderr.write(`flex-streams: unknown command '${name}'.\n\n${overview()}\n`);
+    io.stderr.write(`flex-streams: unknown command '${name}'.\n\n${await overview()}\n`);
     return 2;
   }
   const command = await load();
