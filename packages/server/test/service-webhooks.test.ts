@@ -146,6 +146,65 @@ describe('POST /v1/taskrouter/events', () => {
     );
   });
 
+  it('warm transfer A→B: A wrapup stops only A stream, task.canceled ends B', async () => {
+    const { customerCallSid, taskSid } = await callInConference(world.emu);
+    const a = {
+      taskSid,
+      reservationSid: sid('WR'),
+      workerSid: world.workers.alice,
+      customerCallSid,
+    };
+    const b = { ...a, reservationSid: sid('WR'), workerSid: world.workers.bob };
+    const account = world.emu.accountSid;
+    await postSigned(world, EVENTS, reservationEvent('reservation.accepted', a, account));
+    await waitFor(
+      () => streamsOn(customerCallSid),
+      (streams) => streams.length === 1,
+      'A stream',
+    );
+    await postSigned(world, EVENTS, reservationEvent('reservation.accepted', b, account));
+    await waitFor(
+      () => streamsOn(customerCallSid),
+      (streams) => streams.length === 2 && streams.every((s) => s.status === 'in-progress'),
+      'A and B streaming together',
+    );
+    await postSigned(world, EVENTS, reservationEvent('reservation.wrapup', a, account));
+    const afterA = await waitFor(
+      () => streamsOn(customerCallSid),
+      (streams) => streams.some((s) => s.status === 'stopped'),
+      'A stream to stop',
+    );
+    expect(afterA.map((s) => [s.name, s.status])).toEqual([
+      [`fs-${a.reservationSid}-0`, 'stopped'],
+      [`fs-${b.reservationSid}-0`, 'in-progress'],
+    ]);
+    const { segments } = await segmentsOf(customerCallSid);
+    expect(segments.map((s) => [s.workerSid, s.transferMode, s.state])).toEqual([
+      [a.workerSid, 'none', 'ended'],
+      [b.workerSid, 'warm', 'active'],
+    ]);
+
+    await postSigned(world, EVENTS, {
+      ...reservationEvent('task.canceled', a, account),
+      ResourceType: 'task',
+      ResourceSid: taskSid,
+    });
+    await waitFor(
+      () => streamsOn(customerCallSid),
+      (streams) => streams.every((s) => s.status === 'stopped'),
+      'B stream to stop with the task',
+    );
+    const ended = await waitFor(
+      () => segmentsOf(customerCallSid),
+      (answer) => answer.segments[1]?.state === 'ended',
+      'B segment to end',
+    );
+    expect(ended.segments[1]?.endReason).toBe('task-canceled');
+    expect(world.emu.state().calls.find((c) => c.sid === customerCallSid)?.status).toBe(
+      'in-progress',
+    );
+  });
+
   it('refuses a bad or missing signature with 403 FS_ERR_BAD_SIGNATURE and starts nothing', async () => {
     const { customerCallSid, taskSid } = await callInConference(world.emu);
     const ids = {
