@@ -347,17 +347,13 @@ function registerPluginApi(
     return identity.workerSid;
   }
 
-  /** A worker may act only on segments of their own reservations. */
-  async function ownSegment(reservationSid: string, workerSid: string, mustExist: boolean) {
+  /**
+   * A worker may act only on segments of their own reservations: the segment of `reservationSid`
+   * (null when there is none yet) after checking it belongs to `workerSid`.
+   */
+  async function segmentOwnedBy(reservationSid: string, workerSid: string) {
     const segment = await store.getByReservation(reservationSid);
-    if (segment === null) {
-      if (!mustExist) return null;
-      throw createFsError(
-        'FS_ERR_SEGMENT_NOT_FOUND',
-        `Reservation ${reservationSid} has no segment here (never accepted)`,
-      );
-    }
-    if (segment.workerSid !== workerSid) {
+    if (segment !== null && segment.workerSid !== workerSid) {
       throw createFsError(
         'FS_ERR_NOT_SEGMENT_OWNER',
         `Reservation ${reservationSid} belongs to another worker`,
@@ -372,14 +368,20 @@ function registerPluginApi(
   > = {
     async start(body, workerSid) {
       const input = parseBody(PLUGIN_BODIES.start, body, 'start request');
-      await ownSegment(input.reservationSid, workerSid, false);
+      await segmentOwnedBy(input.reservationSid, workerSid);
       // The stream URL never comes from the client: the core's config holds it.
       return controller.reservationAccepted({ ...input, workerSid });
     },
     async stop(body, workerSid) {
       const input = parseBody(PLUGIN_BODIES.stop, body, 'stop request');
-      const segment = await ownSegment(input.reservationSid, workerSid, true);
-      if (segment === null) throw new Error('unreachable: ownSegment(mustExist) returned null');
+      const segment = await segmentOwnedBy(input.reservationSid, workerSid);
+      if (segment === null) {
+        // Never record an end for a reservation nobody accepted: it would block a later accept.
+        throw createFsError(
+          'FS_ERR_SEGMENT_NOT_FOUND',
+          `Reservation ${input.reservationSid} has no segment here (never accepted)`,
+        );
+      }
       return controller.reservationEnded({
         reservationSid: segment.reservationSid,
         taskSid: segment.taskSid,
