@@ -110,14 +110,14 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     socket.on('error', (error) => {
       logger.debug({ err: error }, 'socket error during upgrade');
     });
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (closing) {
       socket.end(
         'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
       );
       return;
     }
-    if (path !== o.path) {
+    if (withoutTrailingSlash(path) !== withoutTrailingSlash(o.path)) {
       reject(socket, 404, 'not-found', req);
       return;
     }
@@ -129,7 +129,11 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         return;
       }
       // Twilio signs the URL it was given (wss://…, no query, so no params): twilio-facts §1.
-      if (!twilio.validateRequest(o.authToken, signature, o.publicUrl ?? url, {})) {
+      const token = o.authToken;
+      const signedUrls = signatureUrls(o.publicUrl, req, url);
+      if (
+        !signedUrls.some((candidate) => twilio.validateRequest(token, signature, candidate, {}))
+      ) {
         reject(socket, 403, 'bad-signature', req);
         return;
       }
@@ -256,4 +260,34 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       logger.info('receiver closed');
     },
   };
+}
+
+function withoutTrailingSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+/** The same URL with its trailing slash toggled: `…/media` ↔ `…/media/`. */
+function toggledTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url.slice(0, -1) : `${url}/`;
+}
+
+/**
+ * The URLs Twilio may have signed for this upgrade. Twilio signs exactly the URL it was given
+ * (twilio-facts §1), so with `publicUrl` that URL is checked, and, since whether the operator typed
+ * it with the same trailing slash as the TwiML is not something a signature protects, its
+ * trailing-slash twin. Without `publicUrl`, the URL is rebuilt from the request as it arrived (its
+ * Host header and path), with scheme `wss://` (what Twilio signs) or `ws://` (a plain local
+ * connection, e.g. the emulator), plus the receiver's own URL. Never `https://`: Twilio signs `wss`.
+ */
+function signatureUrls(
+  publicUrl: string | undefined,
+  req: IncomingMessage,
+  ownUrl: string,
+): string[] {
+  if (publicUrl !== undefined) return [publicUrl, toggledTrailingSlash(publicUrl)];
+  const host = req.headers.host;
+  const target = req.url ?? '/';
+  const fromRequest =
+    host === undefined || host === '' ? [] : [`wss://${host}${target}`, `ws://${host}${target}`];
+  return [...fromRequest, ownUrl];
 }

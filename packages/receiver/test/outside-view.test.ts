@@ -265,6 +265,43 @@ describe('signatures against the public URL', () => {
     expect((await good.closed).code).toBe(1000);
   });
 
+  it('accepts the public URL with or without its trailing slash, as typed in the TwiML', async () => {
+    await start({ authToken, publicUrl: 'wss://recorder.example.com/media' });
+    for (const signed of [
+      'wss://recorder.example.com/media',
+      'wss://recorder.example.com/media/',
+    ]) {
+      const stream = await TestStream.connect(receiver.url, {
+        headers: { 'X-Twilio-Signature': twilioSignature(authToken, signed, {}) },
+      });
+      stream.close();
+      expect((await stream.closed).code, signed).toBe(1000);
+    }
+  });
+
+  it('without a public URL, accepts the wss:// (what Twilio signs) and ws:// forms of the URL it was reached at, never https://', async () => {
+    await start({ authToken });
+    const local = receiver.url;
+    for (const [url, signed] of [
+      [local, local],
+      [local, local.replace(/^ws:/, 'wss:')],
+      [`${local}/`, `${local.replace(/^ws:/, 'wss:')}/`],
+    ] as const) {
+      const stream = await TestStream.connect(url, {
+        headers: { 'X-Twilio-Signature': twilioSignature(authToken, signed, {}) },
+      });
+      stream.close();
+      expect((await stream.closed).code, signed).toBe(1000);
+    }
+    await expect(
+      TestStream.connect(local, {
+        headers: {
+          'X-Twilio-Signature': twilioSignature(authToken, local.replace(/^ws:/, 'https:'), {}),
+        },
+      }),
+    ).rejects.toThrow('HTTP 403');
+  });
+
   it('refuses a signature computed over https:// instead of wss://, or over another host', async () => {
     const publicUrl = 'wss://recorder.example.com/media';
     await start({ authToken, publicUrl });
