@@ -8,7 +8,7 @@
 import { openPacedStreams } from './lib/emulator-client.js';
 import type { Measurement, ServerKind, StreamOutcome } from './lib/ipc.js';
 import { round, type BenchResult, type Benchmark, type Row } from './lib/report.js';
-import { startMeasuredServer } from './lib/server.js';
+import { startMeasuredServer, type ReceiverSettings } from './lib/server.js';
 
 const STREAM_COUNTS = [50, 200] as const;
 /** Measured seconds of real-time streaming per configuration. */
@@ -16,18 +16,25 @@ const SECONDS = 10;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Run {
+/** Figures of one paced run: the server's window and every stream's final outcome. */
+export interface Run {
   readonly m: Measurement;
   readonly outcomes: readonly StreamOutcome[];
 }
 
-async function realtime(kind: ServerKind, streams: number): Promise<Run> {
-  const server = await startMeasuredServer(kind);
+/** Runs `streams` paced streams into a fresh `kind` server for `SECONDS` (exported for receiver-flush). */
+export async function realtime(
+  kind: ServerKind,
+  streams: number,
+  settings: ReceiverSettings = {},
+  seconds = SECONDS,
+): Promise<Run> {
+  const server = await startMeasuredServer(kind, settings);
   try {
     const paced = await openPacedStreams(server.url, streams);
     await sleep(500);
     await server.mark();
-    await sleep(SECONDS * 1000);
+    await sleep(seconds * 1000);
     const m = await server.measure();
     await paced.close();
     const outcomes = await server.waitForStopped(streams, 60_000);
@@ -38,8 +45,11 @@ async function realtime(kind: ServerKind, streams: number): Promise<Run> {
   }
 }
 
-const sum = (outcomes: readonly StreamOutcome[], pick: (o: StreamOutcome) => number): number =>
-  outcomes.reduce((total, o) => total + pick(o), 0);
+/** Sums `pick` over every stream's outcome. */
+export const sum = (
+  outcomes: readonly StreamOutcome[],
+  pick: (o: StreamOutcome) => number,
+): number => outcomes.reduce((total, o) => total + pick(o), 0);
 
 function toRow(server: string, streams: number, r: Run): Row {
   return {

@@ -5,6 +5,7 @@
  */
 import { emulatorMediaFanout } from './emulator-media-fanout.js';
 import { mediaCodec } from './media-codec.js';
+import { receiverFlush } from './receiver-flush.js';
 import { receiverIngest } from './receiver-ingest.js';
 import { receiverRealtime } from './receiver-realtime.js';
 import { machineInfo, printResult, type Benchmark } from './lib/report.js';
@@ -14,6 +15,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   receiverIngest,
   emulatorMediaFanout,
   receiverRealtime,
+  receiverFlush,
 ];
 
 async function main(names: readonly string[]): Promise<number> {

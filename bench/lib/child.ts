@@ -1,6 +1,6 @@
 /**
  * The measured side of a benchmark, run as its own process by `server.ts`:
- * `tsx bench/lib/child.ts <receiver|bare|sink> [recordingsDir]`. It listens on 127.0.0.1 port 0,
+ * `tsx bench/lib/child.ts <receiver|bare|sink> [recordingsDir [flushIntervalMs]]`. It listens on 127.0.0.1 port 0,
  * reports `ready` with its URL over IPC, and answers `mark` / `measure` with its own CPU time,
  * event-loop delay and frame count.
  */
@@ -16,6 +16,8 @@ const send = (message: FromChild): void => {
 
 const kind = process.argv[2] as ServerKind | undefined;
 const recordingsDir = process.argv[3];
+/** Receiver option `flushIntervalMs` (its default when absent). */
+const flushArg = process.argv[4];
 
 let frames = 0;
 let lateness: number[] = [];
@@ -98,7 +100,11 @@ async function main(): Promise<void> {
   let url: string;
   if (kind === 'receiver') {
     if (recordingsDir === undefined) throw new Error('receiver needs a recordings dir');
-    const receiver = await startReceiver({ recordingsDir });
+    const receiver = await startReceiver(
+      flushArg === undefined
+        ? { recordingsDir }
+        : { recordingsDir, flushIntervalMs: Number(flushArg) },
+    );
     receiver.events.on('streamStopped', (e) => {
       const s = e.sidecar;
       send({

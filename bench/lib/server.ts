@@ -26,14 +26,28 @@ export interface MeasuredServer {
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 
+/** Receiver options a benchmark may vary (the receiver's defaults otherwise). */
+export interface ReceiverSettings {
+  readonly flushIntervalMs?: number;
+}
+
 /** Starts a `kind` server in a child process (the receiver writes into a fresh temp dir). */
-export async function startMeasuredServer(kind: ServerKind): Promise<MeasuredServer> {
+export async function startMeasuredServer(
+  kind: ServerKind,
+  settings: ReceiverSettings = {},
+): Promise<MeasuredServer> {
   const dir = kind === 'receiver' ? await mkdtemp(join(tmpdir(), 'fs-bench-')) : null;
+  const args =
+    dir === null
+      ? [kind]
+      : settings.flushIntervalMs === undefined
+        ? [kind, dir]
+        : [kind, dir, String(settings.flushIntervalMs)];
   // BENCH_CPU_PROF=DIR writes a V8 CPU profile of every measured server into DIR (open it in
   // Chrome DevTools) to find where a server's time goes.
   const profileDir = process.env.BENCH_CPU_PROF;
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child: ChildProcess = fork(CHILD, dir === null ? [kind] : [kind, dir], {
+  const child: ChildProcess = fork(CHILD, args, {
     execArgv: ['--import', 'tsx', ...profile],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
