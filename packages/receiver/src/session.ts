@@ -129,7 +129,10 @@ export class MediaStreamSession {
     if (this.failed || this.state === 'done') return;
     if (this.state === 'finishing' && !this.stopReceived) return;
     try {
-      if (byteLength > this.ctx.maxMessageBytes) {
+      // Before `start`, frames up to the WebSocket library's own ceiling are read: `start` carries
+      // up to 99 custom parameters (twilio-facts §2) whose values have no documented length
+      // limit, and refusing it would lose the whole recording. Media frames are ~160 bytes.
+      if (byteLength > this.ctx.maxMessageBytes && this.state !== 'awaiting-start') {
         throw new ReceiverError(
           'FS_RCV_MESSAGE_TOO_LARGE',
           `a ${byteLength}-byte message exceeds maxMessageBytes (${this.ctx.maxMessageBytes})`,

@@ -230,9 +230,10 @@ const cases: readonly Case[] = [
     },
   ],
   [
-    'a frame over maxMessageBytes',
+    'a frame over maxMessageBytes after start',
     'FS_RCV_MESSAGE_TOO_LARGE',
     (s) => {
+      s.start(['inbound']);
       s.sendRaw(`{"event":"media","x":"${'a'.repeat(5000)}"}`);
     },
   ],

@@ -174,6 +174,20 @@ describe('what a real Twilio stream may do', () => {
     expect(await readdir(dir)).toEqual([stream.callSid]);
   });
 
+  it('accepts a start whose 99 long custom parameters exceed maxMessageBytes, keeping every value', async () => {
+    const parameters = Object.fromEntries(
+      Array.from({ length: 99 }, (_, i) => [`p${i + 1}`, `${i}:`.padEnd(1000, 'v')]),
+    );
+    const stream = await TestStream.connect(receiver.url);
+    stream.start(['inbound'], parameters);
+    send(stream, 'inbound', 0x67, 0, 100);
+    stream.stop();
+    const event = await stopped(stream);
+    const sidecar = await readSidecar(event.sidecarPath);
+    expect(sidecar).toMatchObject({ endReason: 'stop', durationMs: 100 });
+    expect(sidecar.customParameters).toEqual(parameters);
+  });
+
   it('records two streams of the same call at once (warm transfer A and B), even with the same name, neither overwritten', async () => {
     const a = await TestStream.connect(receiver.url);
     const b = await TestStream.connect(receiver.url, { callSid: a.callSid });
