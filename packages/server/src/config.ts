@@ -318,3 +318,19 @@ export function loadServiceConfig(env: Environment = process.env): ServiceConfig
     logLevel: vars.FLEX_STREAMS_LOG_LEVEL ?? SERVICE_CONFIG_DEFAULTS.logLevel,
   });
 }
+
+/**
+ * True when Twilio credentials are configured (`TWILIO_ACCOUNT_SID` is set): `flex-streams start`
+ * then runs against Twilio (or `TWILIO_API_BASE_URL`); otherwise it runs the emulator in-process.
+ */
+export function hasTwilioAccount(env: Environment = process.env): boolean {
+  return (env.TWILIO_ACCOUNT_SID ?? '').trim() !== '';
+}
+
+/**
+ * {@link loadServiceConfig} over the process environment with `overrides` on top: how
+ * `flex-streams start` points the service at the emulator and applies its command-line flags.
+ */
+export function loadServiceConfigWith(overrides: Environment): ServiceConfig {
+  return loadServiceConfig({ ...process.env, ...overrides });
+}

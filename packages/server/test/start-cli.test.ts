@@ -4,12 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
+import { startEmulator } from '@flex-streams/emulator';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../bin/flex-streams.mjs', import.meta.url));
 
 interface Listening {
   event: 'listening';
+  mode: 'emulator' | 'twilio';
+  controller: { url: string };
   emulator: { url: string; accountSid: string; authToken: string };
   receiver: { url: string };
   recordings: string;
@@ -24,15 +28,18 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
-/** Spawns `flex-streams start` on free ports and resolves with its JSON line. */
+/**
+ * Spawns `flex-streams start ARGS` with `env` on top of this process's environment (Twilio
+ * credentials unset unless `env` sets them) and resolves with its JSON line.
+ */
 async function start(
-  recordings: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ child: Child; listening: Listening; stderr: () => string }> {
-  const child = spawn(
-    process.execPath,
-    [bin, 'start', '--emulator-port', '0', '--receiver-port', '0', '--recordings', recordings],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, [bin, 'start', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TWILIO_ACCOUNT_SID: '', ...env },
+  });
   children.push(child);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -48,6 +55,17 @@ async function start(
     });
   });
   return { child, listening: JSON.parse(line) as Listening, stderr: () => stderr };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        resolve(typeof address === 'object' && address !== null ? address.port : 0);
+      });
+    });
+  });
 }
 
 async function waitFor<T>(
@@ -67,9 +85,20 @@ async function waitFor<T>(
 describe('flex-streams start', () => {
   it('runs the emulator and the receiver together: a played call is recorded, SIGTERM exits 0', async () => {
     const recordings = await mkdtemp(join(tmpdir(), 'fs-start-'));
-    dirs.push(recordings);
-    const { child, listening, stderr } = await start(recordings);
+    const data = await mkdtemp(join(tmpdir(), 'fs-start-data-'));
+    dirs.push(recordings, data);
+    const { child, listening, stderr } = await start([
+      ...['--emulator-port', '0', '--receiver-port', '0', '--controller-port', '0'],
+      ...['--recordings', recordings, '--data-dir', data],
+    ]);
+    expect(listening.mode).toBe('emulator');
     expect(listening.emulator.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // The controller runs too, on the emulator, sharing the receiver's metrics registry.
+    const health = await fetch(`${listening.controller.url}/healthz`);
+    expect(health.status).toBe(200);
+    const metrics = await (await fetch(`${listening.controller.url}/metrics`)).text();
+    expect(metrics).toMatch(/flex_streams_controller_/);
+    expect(metrics).toMatch(/receiver/);
     expect(listening.emulator.accountSid).toMatch(/^AC[0-9a-f]{32}$/);
     expect(listening.receiver.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/media$/);
     expect(listening.recordings).toBe(recordings);
@@ -113,6 +142,78 @@ describe('flex-streams start', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('with credentials, runs against that Twilio (here an emulator at TWILIO_API_BASE_URL)', async () => {
+    // A Twilio stand-in started on its own: `start` must not start an emulator of its own, and must
+    // take everything from the environment, as it would against real Twilio.
+    const twilioStandIn = await startEmulator();
+    const recordings = await mkdtemp(join(tmpdir(), 'fs-start-'));
+    const data = await mkdtemp(join(tmpdir(), 'fs-start-data-'));
+    dirs.push(recordings, data);
+    const receiverPort = await freePort();
+    const streamUrl = `ws://127.0.0.1:${receiverPort}/media`;
+    try {
+      const { child, listening } = await start(
+        [
+          '--receiver-port',
+          String(receiverPort),
+          '--controller-port',
+          '0',
+          '--recordings',
+          recordings,
+        ],
+        {
+          TWILIO_ACCOUNT_SID: twilioStandIn.accountSid,
+          TWILIO_AUTH_TOKEN: twilioStandIn.authToken,
+          TWILIO_API_BASE_URL: twilioStandIn.url,
+          FLEX_STREAMS_STREAM_URL: streamUrl,
+          FLEX_STREAMS_PUBLIC_URL: 'http://127.0.0.1:1',
+          FLEX_STREAMS_DATA_DIR: data,
+          FLEX_STREAMS_LOG_LEVEL: 'warn',
+        },
+      );
+      expect(listening.mode).toBe('twilio');
+      expect(listening).not.toHaveProperty('emulator');
+      expect(listening.receiver.url).toBe(streamUrl);
+      expect((await fetch(`${listening.controller.url}/healthz`)).status).toBe(200);
+      // The receiver checks signatures with the account's auth token: the stand-in's signed stream
+      // is recorded under the stream's name.
+      const { callSid } = await twilioStandIn.placeInboundCall({
+        from: '+15550100001',
+        to: '+15550100002',
+        twiml:
+          `<Response><Start><Stream url="${streamUrl}" name="signed"><Parameter name="streamName" value="signed"/></Stream></Start>` +
+          '<Pause length="1"/></Response>',
+      });
+      await waitFor('the signed stream recording', async () => {
+        const files = await readdir(join(recordings, callSid)).catch((): string[] => []);
+        return files.includes('signed.wav') ? true : undefined;
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      await twilioStandIn.close();
+    }
+  });
+
+  it('with credentials, refuses an incomplete configuration listing every problem (exit 2)', async () => {
+    const child = spawn(process.execPath, [bin, 'start', '--receiver-port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TWILIO_ACCOUNT_SID: 'not-a-sid', FLEX_STREAMS_STREAM_URL: '' },
+    });
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('TWILIO_ACCOUNT_SID');
+    expect(stderr).toContain('FLEX_STREAMS_STREAM_URL');
+    expect(stderr).toContain('FLEX_STREAMS_PUBLIC_URL');
   });
 
   it('refuses a bad port with a usage error (exit 2) and prints nothing on stdout', async () => {

@@ -1,97 +1,226 @@
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { startEmulator } from '@flex-streams/emulator';
-import { isReceiverError, startReceiver } from '@flex-streams/receiver';
+import { isFsError } from '@flex-streams/core';
+import { startEmulator, type Emulator } from '@flex-streams/emulator';
+import { isReceiverError, startReceiver, type Receiver } from '@flex-streams/receiver';
+import type { Logger } from 'pino';
+import {
+  hasTwilioAccount,
+  loadServiceConfigWith,
+  type Environment,
+  type ServiceConfig,
+} from '../../config.js';
+import { startService, type RunningService } from '../../service/start.js';
 import { UsageError, untilStopSignal, type Command } from '../command.js';
 import { parseFlags, parsePort, stderrLogger } from '../options.js';
 
 const DEFAULT_EMULATOR_PORT = 4010;
 const DEFAULT_RECEIVER_PORT = 4011;
+const DEFAULT_CONTROLLER_PORT = 4012;
 
 const usage = `Usage: flex-streams start [options]
 
-Runs flex-streams on this machine. No Twilio credentials are used yet: it starts the local Twilio
-emulator and the Media Streams receiver in one process. The receiver records every stream to
-DIR/<CallSid>/<name>.wav with a JSON sidecar and checks each stream's X-Twilio-Signature with the
-emulator's auth token. (The stream controller joins this command in a later release.)
+Runs flex-streams: the stream controller (TaskRouter webhooks, Flex plugin API, stream status
+callbacks) and the Media Streams receiver, in one process. The receiver records every stream to
+DIR/<CallSid>/<stream name>.wav with a JSON sidecar and checks every stream's X-Twilio-Signature.
+
+Without Twilio credentials (TWILIO_ACCOUNT_SID unset) it also starts the local Twilio emulator and
+points everything at it. With credentials it runs against Twilio (or TWILIO_API_BASE_URL); the
+controller's settings then come from the environment (see .env.example and
+packages/server/README.md): FLEX_STREAMS_STREAM_URL is the receiver's public wss:// URL and
+FLEX_STREAMS_PUBLIC_URL the controller's public https:// URL.
 
 Prints one JSON line on stdout when ready:
-  {"event":"listening","emulator":{"url","accountSid","authToken"},"receiver":{"url"},"recordings":DIR}
+  {"event":"listening","mode":"emulator"|"twilio","controller":{"url"},"receiver":{"url"},
+   "recordings":DIR,"emulator":{"url","accountSid","authToken"} (emulator mode only)}
 and a short guide on stderr. SIGINT or SIGTERM finishes open recordings and exits 0.
 
 Options:
-  --host HOST            interface for both servers (default 127.0.0.1)
-  --emulator-port N      port of the Twilio emulator (default ${DEFAULT_EMULATOR_PORT}; 0 = a free port)
-  --receiver-port N      port of the stream receiver (default ${DEFAULT_RECEIVER_PORT}; 0 = a free port)
+  --host HOST            interface for every server (default 127.0.0.1)
+  --controller-port N    port of the controller service (default ${DEFAULT_CONTROLLER_PORT}, or FLEX_STREAMS_PORT)
+  --receiver-port N      port of the stream receiver (default ${DEFAULT_RECEIVER_PORT})
+  --emulator-port N      port of the Twilio emulator, emulator mode only (default ${DEFAULT_EMULATOR_PORT})
+                         (0 for any port = a free port)
   --recordings DIR       where recordings go (default ./recordings)
+  --data-dir DIR         where segments are persisted (default ./data, or FLEX_STREAMS_DATA_DIR)
+  --strategy S           rest (default) or twiml
+  --leg L                customer (default) or worker
   --log-level LEVEL      pino level for stderr logs (default info)
   -h, --help             show this help`;
 
-/** The lines a person reads on stderr: what runs where, and how to play a call into it. */
-function guide(emulatorUrl: string, receiverUrl: string, recordings: string): string {
-  const twiml =
-    `<Response><Start><Stream url=\\"${receiverUrl}\\" track=\\"both_tracks\\" name=\\"hello\\"/></Start>` +
-    `<Say>Hello from the flex-streams emulator</Say><Pause length=\\"2\\"/></Response>`;
-  return [
-    '',
-    'flex-streams is running on the local Twilio emulator (no Twilio credentials used).',
-    '',
-    `  Twilio emulator   ${emulatorUrl}   (Twilio REST API 2010-04-01, control API under /_emulator/)`,
-    `  Stream receiver   ${receiverUrl}`,
-    `  Recordings        ${recordings}/<CallSid>/`,
-    '',
-    'Play a call that streams both tracks into the receiver for a few seconds:',
-    '',
-    `  curl -s ${emulatorUrl}/_emulator/calls -H 'content-type: application/json' \\`,
-    `    -d '{"from":"+15550100001","to":"+15550100002","twiml":"${twiml}"}'`,
-    '',
-    'Stop with Ctrl-C; open recordings are finished first.',
-    '',
-  ].join('\n');
+/** Asks the OS for a free port: the controller must know its public URL before it listens. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => {
+        resolvePort(port);
+      });
+    });
+  });
 }
 
-/** `flex-streams start`: the product on this machine (today: emulator + receiver). */
+/** The lines a person reads on stderr: what runs where, and how to play a call into it. */
+function guide(
+  mode: 'emulator' | 'twilio',
+  controllerUrl: string,
+  receiverUrl: string,
+  recordings: string,
+  emulatorUrl: string | null,
+): string {
+  const lines = [
+    '',
+    mode === 'emulator'
+      ? 'flex-streams is running on the local Twilio emulator (no Twilio credentials configured).'
+      : 'flex-streams is running against Twilio.',
+    '',
+    `  Controller        ${controllerUrl}   (TaskRouter events, plugin API, /healthz, /metrics)`,
+    `  Stream receiver   ${receiverUrl}`,
+    `  Recordings        ${recordings}/<CallSid>/`,
+  ];
+  if (emulatorUrl !== null) {
+    const twiml =
+      `<Response><Start><Stream url=\\"${receiverUrl}\\" track=\\"both_tracks\\" name=\\"hello\\"/></Start>` +
+      `<Say>Hello from the flex-streams emulator</Say><Pause length=\\"2\\"/></Response>`;
+    lines.push(
+      `  Twilio emulator   ${emulatorUrl}   (REST API 2010-04-01, control API under /_emulator/)`,
+      '',
+      'Play a call that streams both tracks into the receiver for a few seconds:',
+      '',
+      `  curl -s ${emulatorUrl}/_emulator/calls -H 'content-type: application/json' \\`,
+      `    -d '{"from":"+15550100001","to":"+15550100002","twiml":"${twiml}"}'`,
+    );
+  }
+  lines.push('', 'Stop with Ctrl-C; open recordings are finished first.', '');
+  return lines.join('\n');
+}
+
+/** Loads the service config, turning configuration mistakes into a usage error. */
+function serviceConfig(overrides: Environment): ServiceConfig {
+  try {
+    return loadServiceConfigWith(overrides);
+  } catch (error) {
+    if (isFsError(error)) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** Closes what was started, newest first, logging (never throwing) each failure. */
+async function closeAll(
+  logger: Logger,
+  parts: readonly (Emulator | Receiver | RunningService | undefined)[],
+): Promise<void> {
+  for (const part of [...parts].reverse()) {
+    if (part === undefined) continue;
+    try {
+      await part.close();
+    } catch (error) {
+      logger.error({ err: error }, 'shutting down a component failed');
+    }
+  }
+}
+
+/** `flex-streams start`: the product on this machine. */
 export const startCommand: Command = {
-  summary: 'Run flex-streams locally on the Twilio emulator',
+  summary: 'Run flex-streams (controller + receiver; on the Twilio emulator without credentials)',
   usage,
   async run(argv, io) {
     const flags = parseFlags(argv, {
       host: { type: 'string' },
-      'emulator-port': { type: 'string' },
+      'controller-port': { type: 'string' },
       'receiver-port': { type: 'string' },
+      'emulator-port': { type: 'string' },
       recordings: { type: 'string' },
+      'data-dir': { type: 'string' },
+      strategy: { type: 'string' },
+      leg: { type: 'string' },
       'log-level': { type: 'string' },
     });
     const host = flags.host ?? '127.0.0.1';
-    const emulatorPort = parsePort(
-      '--emulator-port',
-      flags['emulator-port'],
-      DEFAULT_EMULATOR_PORT,
-    );
     const receiverPort = parsePort(
       '--receiver-port',
       flags['receiver-port'],
       DEFAULT_RECEIVER_PORT,
     );
+    const emulatorPort = parsePort(
+      '--emulator-port',
+      flags['emulator-port'],
+      DEFAULT_EMULATOR_PORT,
+    );
+    const controllerPortFlag =
+      flags['controller-port'] === undefined
+        ? undefined
+        : parsePort('--controller-port', flags['controller-port'], DEFAULT_CONTROLLER_PORT);
     const recordings = resolve(flags.recordings ?? 'recordings');
     const logger = stderrLogger(flags['log-level']);
-    const stop = untilStopSignal();
+    const mode = hasTwilioAccount() ? 'twilio' : 'emulator';
 
-    const emulator = await startEmulator({
-      host,
-      port: emulatorPort,
-      logger: logger.child({ component: 'emulator' }),
-    });
-    let receiver;
+    // Flags win over the environment; unset flags leave the environment (or defaults) alone.
+    const overrides: Record<string, string> = { FLEX_STREAMS_HOST: host };
+    if (flags['data-dir'] !== undefined) overrides.FLEX_STREAMS_DATA_DIR = flags['data-dir'];
+    if (flags.strategy !== undefined) overrides.FLEX_STREAMS_STRATEGY = flags.strategy;
+    if (flags.leg !== undefined) overrides.FLEX_STREAMS_LEG = flags.leg;
+    if (flags['log-level'] !== undefined) overrides.FLEX_STREAMS_LOG_LEVEL = flags['log-level'];
+    if (controllerPortFlag !== undefined) {
+      overrides.FLEX_STREAMS_PORT = String(controllerPortFlag);
+    }
+
+    const stop = untilStopSignal();
+    let emulator: Emulator | undefined;
+    let receiver: Receiver | undefined;
+    let service: RunningService | undefined;
     try {
-      receiver = await startReceiver({
-        recordingsDir: recordings,
-        host,
-        port: receiverPort,
-        authToken: emulator.authToken,
-        logger,
+      let config: ServiceConfig;
+      if (mode === 'emulator') {
+        emulator = await startEmulator({
+          host,
+          port: emulatorPort,
+          logger: logger.child({ component: 'emulator' }),
+        });
+        receiver = await startReceiver({
+          recordingsDir: recordings,
+          host,
+          port: receiverPort,
+          authToken: emulator.authToken,
+          logger,
+        });
+        const wanted = controllerPortFlag ?? DEFAULT_CONTROLLER_PORT;
+        const controllerPort = wanted === 0 ? await freePort(host) : wanted;
+        config = serviceConfig({
+          ...overrides,
+          TWILIO_ACCOUNT_SID: emulator.accountSid,
+          TWILIO_AUTH_TOKEN: emulator.authToken,
+          TWILIO_API_KEY_SID: '',
+          TWILIO_API_KEY_SECRET: '',
+          TWILIO_API_BASE_URL: emulator.url,
+          FLEX_STREAMS_STREAM_URL: receiver.url,
+          FLEX_STREAMS_PUBLIC_URL: `http://${host}:${controllerPort}`,
+          FLEX_STREAMS_PORT: String(controllerPort),
+        });
+      } else {
+        config = serviceConfig(overrides);
+        const streamUrl = new URL(config.controller.streamUrl);
+        receiver = await startReceiver({
+          recordingsDir: recordings,
+          host,
+          port: receiverPort,
+          path: streamUrl.pathname,
+          // Twilio signs the wss:// URL it was given: the receiver checks against that one.
+          ...(config.twilio.authToken === null
+            ? {}
+            : { authToken: config.twilio.authToken, publicUrl: config.controller.streamUrl }),
+          logger,
+        });
+      }
+      service = await startService(config, {
+        logger: logger.child({ component: 'controller' }),
+        registry: receiver.registry,
       });
     } catch (error) {
-      await emulator.close();
+      await closeAll(logger, [emulator, receiver, service]);
       if (isReceiverError(error) && error.code === 'FS_RCV_INVALID_OPTIONS') {
         throw new UsageError(error.message);
       }
@@ -101,22 +230,28 @@ export const startCommand: Command = {
     io.stdout.write(
       `${JSON.stringify({
         event: 'listening',
-        emulator: {
-          url: emulator.url,
-          accountSid: emulator.accountSid,
-          authToken: emulator.authToken,
-        },
+        mode,
+        controller: { url: service.url },
         receiver: { url: receiver.url },
         recordings,
+        ...(emulator === undefined
+          ? {}
+          : {
+              emulator: {
+                url: emulator.url,
+                accountSid: emulator.accountSid,
+                authToken: emulator.authToken,
+              },
+            }),
       })}\n`,
     );
-    io.stderr.write(guide(emulator.url, receiver.url, recordings));
+    io.stderr.write(guide(mode, service.url, receiver.url, recordings, emulator?.url ?? null));
 
     const signal = await stop;
-    logger.info({ signal }, 'stopping: ending calls and finishing open recordings');
-    // The emulator first: closing it sends `stop` on every stream, so recordings end cleanly.
-    await emulator.close();
-    await receiver.close();
+    logger.info({ signal }, 'stopping: controller first, then calls, then open recordings');
+    // The controller stops taking events; the emulator's close sends `stop` on every stream, so
+    // recordings end cleanly; the receiver finishes whatever is still open.
+    await closeAll(logger, [receiver, emulator, service]);
     return 0;
   },
 };
