@@ -18,7 +18,7 @@ export const RECEIVER_ERRORS = {
   FS_RCV_DUPLICATE_START: { closeCode: 4006, summary: 'second start on one socket' },
   /** A message whose `streamSid` is not the one announced by `start`. */
   FS_RCV_STREAM_SID_MISMATCH: { closeCode: 4007, summary: 'streamSid does not match start' },
-  /** A text frame larger than `maxMessageBytes`. */
+  /** A text frame larger than `maxMessageBytes`, once the stream has started. */
   FS_RCV_MESSAGE_TOO_LARGE: { closeCode: 4008, summary: 'message too large' },
   /** `media` on a track that `start.tracks` did not announce. */
   FS_RCV_TRACK_NOT_ANNOUNCED: { closeCode: 4009, summary: 'media on a track not announced' },

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { twilioSignature } from '@flex-streams/emulator';
 import { WAV_HEADER_BYTES, readWavHeader } from '@flex-streams/receiver';
 import {
   TestStream,
@@ -189,5 +190,69 @@ describe('flex-streams receiver', () => {
     expect(sidecar.notes.join(' ')).toContain('Repaired on start');
     next.child.kill('SIGTERM');
     expect((await next.exited).code).toBe(0);
+  });
+
+  it('with --auth-token and a --public-url typed with a trailing slash, accepts Twilio-signed streams, refuses an https:// signature, and on SIGTERM finishes every open stream', async () => {
+    const token = 'c'.repeat(32);
+    const cli = await startCli([
+      '--recordings',
+      dir,
+      '--auth-token',
+      token,
+      '--public-url',
+      'wss://recorder.example.com/media/',
+    ]);
+    running.push(cli);
+    const signed = (url: string) => ({
+      headers: { 'X-Twilio-Signature': twilioSignature(token, url, {}) },
+    });
+    await expect(
+      TestStream.connect(cli.url, signed('https://recorder.example.com/media/')),
+    ).rejects.toThrow('HTTP 403');
+    const a = await TestStream.connect(cli.url, signed('wss://recorder.example.com/media/'));
+    const b = await TestStream.connect(cli.url, {
+      ...signed('wss://recorder.example.com/media'),
+      callSid: a.callSid,
+    });
+    const idle = await TestStream.connect(cli.url, signed('wss://recorder.example.com/media'));
+    idle.connected();
+    a.start(['inbound', 'outbound'], { streamName: 'agent-A' });
+    b.start(['inbound'], { streamName: 'agent-B' });
+    for (let at = 0; at < 600; at += 20) {
+      a.media('inbound', at, constantFrame(0x12));
+      a.media('outbound', at, constantFrame(0x34));
+      b.media('inbound', at, constantFrame(0x56));
+    }
+    const folder = join(dir, a.callSid);
+    await waitFor(
+      async () =>
+        (await stat(join(folder, 'agent-A.json')).catch(() => null)) !== null &&
+        (await stat(join(folder, 'agent-B.json')).catch(() => null)) !== null,
+      'both recordings to open',
+    );
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+    expect((await a.closed).code).toBe(1001);
+    expect((await b.closed).code).toBe(1001);
+    expect((await idle.closed).code).toBe(1001);
+    expect(await readSidecar(join(folder, 'agent-A.json'))).toMatchObject({
+      endReason: 'socket-closed',
+      durationMs: 600,
+      tracks: ['inbound', 'outbound'],
+    });
+    expect(await readSidecar(join(folder, 'agent-B.json'))).toMatchObject({
+      endReason: 'socket-closed',
+      durationMs: 600,
+      tracks: ['inbound'],
+    });
+    expect(await soxInfo(join(folder, 'agent-A.wav'))).toMatchObject({
+      channels: 2,
+      samples: 4800,
+    });
+    expect(await soxInfo(join(folder, 'agent-B.wav'))).toMatchObject({
+      channels: 1,
+      samples: 4800,
+    });
+    expect(cli.stdout()).toBe(`${JSON.stringify({ event: 'listening', url: cli.url })}\n`);
   });
 });

@@ -16,7 +16,8 @@ Options:
   --path PATH          WebSocket path (default /media)
   --auth-token T       Twilio auth token: validate X-Twilio-Signature on every upgrade
   --public-url URL     the wss:// URL Twilio is given, used for signature validation behind a
-                       proxy (default: the receiver's own URL)
+                       proxy (a trailing slash may differ; default: the wss:// or ws:// URL the
+                       upgrade arrived at, from its Host header)
   --file-name TEMPLATE name recordings from custom parameters, e.g.
                        'segment-{segmentIndex}-{workerSid}' (placeholders: any <Parameter> name,
                        streamSid, callSid); default: the streamName parameter, else the streamSid
