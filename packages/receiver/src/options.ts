@@ -84,10 +84,11 @@ export const receiverOptionsSchema = z
   })
   .transform((o) => ({
     ...o,
-    // By default a trailing track may lag up to 500 ms, or whatever the one-second crash budget
-    // leaves after the flush interval, and never less than the reorder window.
+    // By default a trailing track may lag up to 400 ms, less when the flush interval leaves less
+    // of the one-second crash budget (keeping 100 ms for the write itself), never less than the
+    // reorder window.
     maxTrackLagMs:
-      o.maxTrackLagMs ?? Math.max(o.reorderWindowMs, Math.min(500, 1000 - o.flushIntervalMs)),
+      o.maxTrackLagMs ?? Math.max(o.reorderWindowMs, Math.min(400, 900 - o.flushIntervalMs)),
   }));
 
 /** What callers pass. */
