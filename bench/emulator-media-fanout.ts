@@ -3,7 +3,8 @@
  * time into a sink (another process) that discards the audio and notes when each frame arrived.
  * Baseline, same run: a plain timer loop over plain `ws` sockets that does the per-frame
  * JSON.stringify + base64 work itself, with no client around it. Figures: CPU of this process
- * per stream-second, and how late frames arrive past the moment their audio had fully elapsed.
+ * per stream-second, and the timing accuracy of frames at the sink: how much later than the
+ * stream's earliest-arriving frame each one arrived, relative to its timestamp.
  */
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
@@ -151,7 +152,7 @@ export const emulatorMediaFanout: Benchmark = {
       summary,
       notes: [
         'ratio = client CPU per stream-second / baseline CPU per stream-second (same sink, same run).',
-        'late = arrival at the sink − (arrival of start + timestamp + 20 ms): pacing plus transport.',
+        'late = (arrival − timestamp) − the least (arrival − timestamp) of its stream: pacing plus transport jitter.',
       ],
     };
   },

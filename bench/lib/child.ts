@@ -20,7 +20,6 @@ const recordingsDir = process.argv[3];
 const flushArg = process.argv[4];
 
 let frames = 0;
-let lateness: number[] = [];
 let markCpu = process.cpuUsage();
 let markWall = performance.now();
 /**
@@ -75,24 +74,42 @@ const emptyOutcome = (streamSid: string, count: number): StreamOutcome => ({
   overflows: 0,
 });
 
-/** Baseline: parse, count, report `stop`. Sink: also time each frame against its timestamp. */
+/**
+ * Per sink connection, `arrival − timestamp` of each `media` frame in the window. A frame's
+ * lateness is its value minus the least one of its stream: the delay beyond the stream's
+ * earliest-arriving frame, so neither the sender's start instant nor a constant transport time
+ * (neither of which the sink can see) enters the figure.
+ */
+const offsetsByStream = new Set<number[]>();
+
+/** Baseline: parse, count, report `stop`. Sink: also note when each frame arrived. */
 function plainConnection(timeFrames: boolean): (message: Record<string, unknown>) => void {
   let count = 0;
-  let startedAt = 0;
+  const offsets: number[] = [];
+  if (timeFrames) offsetsByStream.add(offsets);
   return (message) => {
     if (message.event === 'media') {
       frames++;
       count++;
       if (timeFrames) {
         const media = message.media as { timestamp: string };
-        lateness.push(performance.now() - (startedAt + Number(media.timestamp) + 20));
+        offsets.push(performance.now() - Number(media.timestamp));
       }
-    } else if (message.event === 'start') {
-      startedAt = performance.now();
     } else if (message.event === 'stop') {
+      offsetsByStream.delete(offsets);
       send({ type: 'stopped', outcome: emptyOutcome(String(message.streamSid), count) });
     }
   };
+}
+
+/** Lateness of every frame in the window, ms (see `offsetsByStream`). */
+function lateness(): number[] {
+  const all: number[] = [];
+  for (const offsets of offsetsByStream) {
+    const least = offsets.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
+    for (const o of offsets) all.push(o - least);
+  }
+  return all;
 }
 
 async function main(): Promise<void> {
@@ -161,7 +178,7 @@ async function handle(message: ToChild, close: () => Promise<void>): Promise<voi
   switch (message.type) {
     case 'mark':
       await countFrames(true);
-      lateness = [];
+      for (const offsets of offsetsByStream) offsets.length = 0;
       eld.reset();
       markCpu = process.cpuUsage();
       markWall = performance.now();
@@ -170,6 +187,7 @@ async function handle(message: ToChild, close: () => Promise<void>): Promise<voi
     case 'measure': {
       const cpu = process.cpuUsage(markCpu);
       const wallMs = performance.now() - markWall;
+      const late = lateness();
       send({
         type: 'measured',
         measurement: {
@@ -179,9 +197,9 @@ async function handle(message: ToChild, close: () => Promise<void>): Promise<voi
           eldP99Ms: delayMs(eld.percentile(99)),
           eldMaxMs: delayMs(eld.max),
           frames: await countFrames(false),
-          latenessP50Ms: quantile(lateness, 0.5),
-          latenessP99Ms: quantile(lateness, 0.99),
-          latenessMaxMs: quantile(lateness, 1),
+          latenessP50Ms: quantile(late, 0.5),
+          latenessP99Ms: quantile(late, 0.99),
+          latenessMaxMs: quantile(late, 1),
         },
       });
       return;

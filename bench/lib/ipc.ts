@@ -32,8 +32,8 @@ export interface Measurement {
   /** `media` messages received in the window. */
   readonly frames: number;
   /**
-   * Sink only: how late each frame arrived, ms past the moment its audio had fully elapsed on
-   * the stream's timeline (start arrival + timestamp + 20 ms).
+   * Sink only: how much later than its stream's earliest-arriving frame each frame arrived,
+   * relative to its timestamp (ms): pacing jitter plus transport jitter.
    */
   readonly latenessP50Ms: number;
   readonly latenessP99Ms: number;
