@@ -357,3 +357,28 @@ describe('both tracks arriving out of step', () => {
     expect(wav.byChannel[1]?.every((b) => b === 0x20)).toBe(true);
   });
 });
+
+describe('odd input from a stranger', () => {
+  it.each([
+    ['null', 4003],
+    ['"text"', 4003],
+    ['{"event":"__proto__"}', 4004],
+    ['{"event":"toString"}', 4004],
+    ['{"event":"start","start":null,"sequenceNumber":"1"}', 4003],
+    [`${'['.repeat(50_000)}${']'.repeat(50_000)}`, 4003],
+    ['{"event":"connected","protocol":"Call","version":"1.0.0"} trailing', 4002],
+  ])(
+    'closes the socket that sent %s with %i, and the process keeps recording',
+    async (raw, code) => {
+      await start({ maxMessageBytes: 64 * 1024 });
+      const bad = await TestStream.connect(receiver.url);
+      bad.sendRaw(raw);
+      expect((await bad.closed).code).toBe(code);
+      const good = await TestStream.connect(receiver.url);
+      good.start(['inbound']);
+      send(good, 'inbound', 0x77, 0, 100);
+      good.stop();
+      expect((await readSidecar((await stopped(good)).sidecarPath)).durationMs).toBe(100);
+    },
+  );
+});
