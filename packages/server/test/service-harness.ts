@@ -154,8 +154,11 @@ export interface World {
   close(): Promise<void>;
 }
 
-/** Starts emulator, receiver, token service and the service (`rest`, customer leg). */
-export async function startWorld(): Promise<World> {
+/**
+ * Starts emulator, receiver, token service and the service (`rest`, customer leg unless `env`
+ * overrides it: any service variable, e.g. `FLEX_STREAMS_STRATEGY`, `FLEX_STREAMS_LEG`).
+ */
+export async function startWorld(env: Readonly<Record<string, string>> = {}): Promise<World> {
   const emu = await startEmulator();
   const dataDir = await mkdtemp(join(tmpdir(), 'fs-service-'));
   const receiver = await startReceiver({
@@ -184,6 +187,7 @@ export async function startWorld(): Promise<World> {
     FLEX_STREAMS_FLEX_TOKEN_VALIDATION: 'http',
     FLEX_STREAMS_FLEX_TOKEN_URL: tokens.url,
     FLEX_STREAMS_CORS_ORIGINS: 'https://flex.twilio.com',
+    ...env,
   });
   const logger = pino({ level: 'silent' });
   const start = () => startService(config, { logger, registry: new Registry() });

@@ -1,0 +1,565 @@
+/**
+ * Acceptance of the stream controller (issue 5) from the outside: the real service over HTTP, the
+ * emulator's Voice API as the oracle (its state and event log), the real receiver, and synthetic
+ * TaskRouter event forms signed with the emulator's auth token (twilio-facts §7). Each block runs
+ * one deployment setting: `twiml` strategy, `worker` leg, a stream URL nobody answers, a Twilio that
+ * answers 429/503 first, and the default (`rest`, customer leg, both_tracks).
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { decodeMulaw, detectTones, type EmulatorEvent } from '@flex-streams/emulator';
+import type { Segment } from '@flex-streams/core';
+import twilio from 'twilio';
+import { emulatorHttpClient } from '@flex-streams/emulator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  callInConference,
+  freePort,
+  postSigned,
+  reservationEvent,
+  sid,
+  startWorld,
+  waitFor,
+  type World,
+} from './service-harness.js';
+
+const EVENTS = '/v1/taskrouter/events';
+
+async function segmentsOf(world: World, callSid: string): Promise<Segment[]> {
+  const response = await fetch(`${world.service.url}/v1/calls/${callSid}`);
+  if (response.status === 404) return [];
+  return ((await response.json()) as { segments: Segment[] }).segments;
+}
+
+function ofType(world: World, type: string): EmulatorEvent[] {
+  return world.emu.events().filter((e) => e.type === type);
+}
+
+function field(event: EmulatorEvent, key: string): unknown {
+  return (event as unknown as Record<string, unknown>)[key];
+}
+
+interface Ids {
+  taskSid: string;
+  reservationSid: string;
+  workerSid: string;
+  customerCallSid: string;
+}
+
+async function send(world: World, eventType: string, ids: Ids): Promise<void> {
+  const response = await postSigned(
+    world,
+    EVENTS,
+    reservationEvent(eventType, ids, world.emu.accountSid),
+  );
+  expect(response.status).toBe(204);
+}
+
+function plugin(world: World, action: string, body: unknown, token: string): Promise<Response> {
+  return fetch(`${world.service.url}/v1/plugin/segments/${action}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Channel `channel` (0 = inbound, 1 = outbound when stereo) of a µ-law WAV the receiver wrote. */
+async function channelOf(wavPath: string, channel: 0 | 1): Promise<Int16Array> {
+  const file = await readFile(wavPath);
+  const channels = file.readUInt16LE(22);
+  const data = file.subarray(58);
+  const mono = new Uint8Array(Math.floor(data.length / channels));
+  for (let i = 0; i < mono.length; i += 1) mono[i] = data[i * channels + channel] ?? 0xff;
+  return decodeMulaw(mono);
+}
+
+/** How many `reservation-accepted` use cases the TaskRouter driver has finished (any outcome). */
+async function acceptedEventsHandled(world: World): Promise<number> {
+  const metric = await world.service.registry
+    .getSingleMetric('flex_streams_controller_use_case_outcomes_total')
+    ?.get();
+  return (metric?.values ?? [])
+    .filter((v) => v.labels.use_case === 'reservation-accepted')
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+describe('twiml strategy through the service', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld({ FLEX_STREAMS_STRATEGY: 'twiml' });
+  });
+  afterAll(async () => {
+    await world.close();
+  });
+
+  it('protects the held customer, redirects them back into the task conference, re-holds them; the conference never ends', async () => {
+    const { emu } = world;
+    const taskSid = sid('WT');
+    // As Flex builds it: the customer leaving ends the conference (endConferenceOnExit=true).
+    const { callSid: customerCallSid } = await emu.placeInboundCall({
+      from: '+15550001001',
+      to: '+15550002002',
+      twiml: `<Response><Dial><Conference endConferenceOnExit="true">${taskSid}</Conference></Dial></Response>`,
+    });
+    await emu.placeInboundCall({
+      from: 'client:alice',
+      to: '+15550002002',
+      twiml: `<Response><Dial><Conference>${taskSid}</Conference></Dial></Response>`,
+    });
+    const conference = await waitFor(
+      () => emu.state().conferences.find((c) => c.friendlyName === taskSid),
+      (c) => c?.status === 'in-progress' && c.participants.length === 2,
+      'the task conference',
+    );
+    const conferenceSid = conference?.sid ?? '';
+    const client = twilio(emu.accountSid, emu.authToken, {
+      httpClient: emulatorHttpClient(emu.url),
+    });
+    await client.conferences(conferenceSid).participants(customerCallSid).update({ hold: true });
+    const since = emu.events().at(-1)?.seq ?? 0;
+
+    const ids = {
+      taskSid,
+      reservationSid: sid('WR'),
+      workerSid: world.workers.alice,
+      customerCallSid,
+    };
+    await send(world, 'reservation.accepted', ids);
+    await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) => s[0]?.streams[0]?.state === 'streaming',
+      'the TwiML-started stream to be streaming',
+      12_000,
+    );
+    const held = await waitFor(
+      () =>
+        emu
+          .state()
+          .conferences.find((c) => c.sid === conferenceSid)
+          ?.participants.find((p) => p.callSid === customerCallSid),
+      (p) => p?.hold === true,
+      'the customer back in the same conference, held',
+    );
+    // Back with endConferenceOnExit=true, as issue 5 specifies for the re-join `<Conference>`.
+    expect(held?.endConferenceOnExit).toBe(true);
+    const [stream] = emu.state().streams.filter((s) => s.callSid === customerCallSid);
+    expect(stream).toMatchObject({ name: `fs-${ids.reservationSid}-0`, status: 'in-progress' });
+
+    await send(world, 'reservation.wrapup', ids);
+    await waitFor(
+      () => emu.state().streams.filter((s) => s.callSid === customerCallSid),
+      (streams) => streams.every((s) => s.status === 'stopped'),
+      'the stream to stop by <Stop><Stream>',
+      12_000,
+    );
+    await waitFor(
+      () =>
+        emu
+          .state()
+          .conferences.find((c) => c.sid === conferenceSid)
+          ?.participants.find((p) => p.callSid === customerCallSid),
+      (p) => p?.hold === true,
+      'the customer re-held after the stop redirect',
+    );
+    const events = emu.events(since);
+    expect(events.filter((e) => e.type === 'conference.end')).toEqual([]);
+    const leaves = events.filter(
+      (e) => e.type === 'conference.leave' && field(e, 'callSid') === customerCallSid,
+    );
+    // One redirect to start, one to stop: two customer-leg disruptions, each a leave and a rejoin.
+    expect(leaves).toHaveLength(2);
+    expect(
+      events.filter((e) => e.type === 'conference.join' && field(e, 'callSid') === customerCallSid),
+    ).toHaveLength(2);
+    expect(emu.state().calls.find((c) => c.sid === customerCallSid)?.status).toBe('in-progress');
+    expect(emu.state().conferences.find((c) => c.sid === conferenceSid)?.status).toBe(
+      'in-progress',
+    );
+  });
+});
+
+describe('worker leg with rest', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld({ FLEX_STREAMS_LEG: 'worker' });
+  });
+  afterAll(async () => {
+    await world.close();
+  });
+
+  it("streams the agent's own call: inbound is the agent's voice", async () => {
+    const { emu } = world;
+    const { customerCallSid, agentCallSid, taskSid } = await callInConference(emu);
+    const reservationSid = sid('WR');
+    const started = await plugin(
+      world,
+      'start',
+      { reservationSid, taskSid, customerCallSid, workerCallSid: agentCallSid },
+      'token-alice',
+    );
+    expect(started.status).toBe(200);
+    const [stream] = await waitFor(
+      () => emu.state().streams.filter((s) => s.callSid === agentCallSid),
+      (streams) => streams[0]?.status === 'in-progress',
+      "the stream on the agent's call",
+    );
+    expect(emu.state().streams.filter((s) => s.callSid === customerCallSid)).toEqual([]);
+    await waitFor(
+      () => emu.state().streams.find((s) => s.sid === stream?.sid),
+      (s) => (s?.framesByTrack.inbound ?? 0) >= 50,
+      'a second of audio',
+    );
+    expect((await plugin(world, 'stop', { reservationSid }, 'token-alice')).status).toBe(200);
+    const stopped = await waitFor(
+      () => world.received.stopped.find((e) => e.streamSid === stream?.sid),
+      (e) => e !== undefined,
+      'the recording',
+    );
+    const calls = emu.state().calls;
+    const agentHz = calls.find((c) => c.sid === agentCallSid)?.voice.frequencyHz ?? 0;
+    const customerHz = calls.find((c) => c.sid === customerCallSid)?.voice.frequencyHz ?? 0;
+    const inbound = await channelOf(stopped?.wavPath ?? '', 0);
+    expect(detectTones(inbound, [agentHz, customerHz])).toEqual([agentHz]);
+    const outbound = await channelOf(stopped?.wavPath ?? '', 1);
+    expect(detectTones(outbound, [agentHz, customerHz])).toEqual([customerHz]);
+  });
+});
+
+describe('stream-error self-heal through a real status callback', () => {
+  let world: World;
+  beforeAll(async () => {
+    const deadPort = await freePort();
+    world = await startWorld({
+      FLEX_STREAMS_STREAM_URL: `ws://127.0.0.1:${deadPort}/media`,
+      FLEX_STREAMS_MAX_STREAM_RESTARTS: '2',
+    });
+  });
+  afterAll(async () => {
+    await world.close();
+  });
+
+  it('restarts a refused stream as the next continuation, at most maxStreamRestarts times', async () => {
+    const { customerCallSid, taskSid } = await callInConference(world.emu);
+    const ids = {
+      taskSid,
+      reservationSid: sid('WR'),
+      workerSid: world.workers.alice,
+      customerCallSid,
+    };
+    await send(world, 'reservation.accepted', ids);
+    const segments = await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) =>
+        s[0]?.streams.length === 3 &&
+        s[0].errors.some((e) => e.code === 'FS_ERR_STREAM_RESTARTS_EXHAUSTED'),
+      'three failed runs and restarts exhausted',
+      15_000,
+    );
+    expect(segments[0]?.streams.map((s) => [s.continuation, s.state, s.stopReason])).toEqual([
+      [0, 'failed', 'stream-error'],
+      [1, 'failed', 'stream-error'],
+      [2, 'failed', 'stream-error'],
+    ]);
+    expect(segments[0]?.streams[0]?.error?.message).toMatch(/^319\d\d/);
+    expect(
+      ofType(world, 'stream.create').filter((e) => field(e, 'callSid') === customerCallSid),
+    ).toHaveLength(3);
+    expect(world.emu.state().calls.find((c) => c.sid === customerCallSid)?.status).toBe(
+      'in-progress',
+    );
+  });
+});
+
+/** A Twilio in front of the emulator: answers the first CreateStream requests itself. */
+async function startFlakyTwilio(
+  target: { url: string },
+  script: { status: number; code: number; retryAfter?: string }[],
+): Promise<{ url: string; createStreams: number; close(): Promise<void> }> {
+  const state = { createStreams: 0 };
+  const server: Server = createServer((req, res) => {
+    const upstream = new URL(target.url);
+    const isCreate =
+      req.method === 'POST' && /\/Calls\/CA[0-9a-f]{32}\/Streams\.json$/.test(req.url ?? '');
+    if (isCreate) {
+      state.createStreams += 1;
+      const answer = script.shift();
+      if (answer !== undefined) {
+        req.resume();
+        res.writeHead(answer.status, {
+          'Content-Type': 'application/json',
+          ...(answer.retryAfter === undefined ? {} : { 'Retry-After': answer.retryAfter }),
+        });
+        res.end(
+          JSON.stringify({
+            code: answer.code,
+            message: 'scripted',
+            more_info: `https://www.twilio.com/docs/errors/${answer.code}`,
+            status: answer.status,
+          }),
+        );
+        return;
+      }
+    }
+    const forward = httpRequest(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (upstreamRes) => {
+        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        upstreamRes.pipe(res);
+      },
+    );
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get createStreams() {
+      return state.createStreams;
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    },
+  };
+}
+
+describe('Twilio errors', () => {
+  let world: World;
+  let flaky: Awaited<ReturnType<typeof startFlakyTwilio>>;
+  const script: { status: number; code: number; retryAfter?: string }[] = [];
+  beforeAll(async () => {
+    const target = { url: '' };
+    flaky = await startFlakyTwilio(target, script);
+    world = await startWorld({ TWILIO_API_BASE_URL: flaky.url });
+    target.url = world.emu.url;
+  });
+  afterAll(async () => {
+    await world.close();
+    await flaky.close();
+  });
+
+  it('retries 429 and 503 with backoff, then starts exactly one stream', async () => {
+    const { customerCallSid, taskSid } = await callInConference(world.emu);
+    script.push({ status: 429, code: 20429, retryAfter: '0' }, { status: 503, code: 20500 });
+    const before = flaky.createStreams;
+    const ids = {
+      taskSid,
+      reservationSid: sid('WR'),
+      workerSid: world.workers.alice,
+      customerCallSid,
+    };
+    await send(world, 'reservation.accepted', ids);
+    const segments = await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) => s[0]?.streams[0]?.state === 'streaming',
+      'the stream after two refusals',
+    );
+    expect(flaky.createStreams - before).toBe(3);
+    expect(segments[0]?.errors).toEqual([]);
+    expect(world.emu.state().streams.filter((s) => s.callSid === customerCallSid)).toHaveLength(1);
+  });
+
+  it('ends the segments of a call that already ended (21220), and the service goes on', async () => {
+    const { customerCallSid, taskSid } = await callInConference(world.emu);
+    await world.emu.hangup(customerCallSid);
+    await waitFor(
+      () => world.emu.state().calls.find((c) => c.sid === customerCallSid)?.status,
+      (status) => status === 'completed',
+      'the customer to hang up',
+    );
+    const ids = {
+      taskSid,
+      reservationSid: sid('WR'),
+      workerSid: world.workers.alice,
+      customerCallSid,
+    };
+    await send(world, 'reservation.accepted', ids);
+    const segments = await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) => s[0]?.state === 'ended',
+      'the segment to end with the call',
+    );
+    expect(segments[0]).toMatchObject({ endReason: 'call-ended' });
+    expect(segments[0]?.errors[0]).toMatchObject({ code: 'FS_ERR_CALL_GONE', twilioCode: 21220 });
+    expect((await fetch(`${world.service.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('rest, customer leg, both_tracks (defaults)', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(async () => {
+    await world.close();
+  });
+
+  function streamsOn(callSid: string) {
+    return world.emu.state().streams.filter((s) => s.callSid === callSid);
+  }
+
+  it('never creates two streams for one segment when both drivers and replays race', async () => {
+    const { customerCallSid, taskSid } = await callInConference(world.emu);
+    const ids = {
+      taskSid,
+      reservationSid: sid('WR'),
+      workerSid: world.workers.alice,
+      customerCallSid,
+    };
+    const body = { reservationSid: ids.reservationSid, taskSid, customerCallSid };
+    const before = await acceptedEventsHandled(world);
+    const answers = await Promise.all([
+      postSigned(
+        world,
+        EVENTS,
+        reservationEvent('reservation.accepted', ids, world.emu.accountSid),
+      ),
+      plugin(world, 'start', body, 'token-alice'),
+      postSigned(
+        world,
+        EVENTS,
+        reservationEvent('reservation.accepted', ids, world.emu.accountSid),
+      ),
+      plugin(world, 'start', body, 'token-alice'),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([204, 200, 204, 200]);
+    await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) => s[0]?.streams[0]?.state === 'streaming',
+      'the stream',
+    );
+    await waitFor(
+      () => acceptedEventsHandled(world),
+      (n) => n >= before + 2,
+      'both TaskRouter events to be handled',
+    );
+    const creates = ofType(world, 'stream.create').filter(
+      (e) => field(e, 'callSid') === customerCallSid,
+    );
+    expect(creates).toHaveLength(1);
+    expect(await segmentsOf(world, customerCallSid)).toHaveLength(1);
+  });
+
+  it('wrapup before accepted: the segment ends and no stream ever starts', async () => {
+    const { customerCallSid, taskSid } = await callInConference(world.emu);
+    const ids = {
+      taskSid,
+      reservationSid: sid('WR'),
+      workerSid: world.workers.alice,
+      customerCallSid,
+    };
+    await send(world, 'reservation.wrapup', ids);
+    await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) => s[0]?.state === 'ended',
+      'the ended segment',
+    );
+    await send(world, 'reservation.accepted', ids);
+    const startAgain = await plugin(
+      world,
+      'start',
+      { reservationSid: ids.reservationSid, taskSid, customerCallSid },
+      'token-alice',
+    );
+    expect(startAgain.status).toBe(200);
+    expect(((await startAgain.json()) as { outcome: string }).outcome).toBe('ignored');
+    const segments = await segmentsOf(world, customerCallSid);
+    expect(segments).toHaveLength(1);
+    expect(segments[0]).toMatchObject({ state: 'ended', endReason: 'wrapup', streams: [] });
+    expect(streamsOn(customerCallSid)).toEqual([]);
+  });
+
+  it('defers a third both_tracks segment with a reason, and starts it once a slot frees', async () => {
+    const { customerCallSid, taskSid } = await callInConference(world.emu);
+    const a = {
+      taskSid,
+      reservationSid: sid('WR'),
+      workerSid: world.workers.alice,
+      customerCallSid,
+    };
+    const b = { ...a, reservationSid: sid('WR'), workerSid: world.workers.bob };
+    const c = { ...a, reservationSid: sid('WR'), workerSid: sid('WK') };
+    await send(world, 'reservation.accepted', a);
+    await send(world, 'reservation.accepted', b);
+    await waitFor(
+      () => streamsOn(customerCallSid),
+      (s) => s.length === 2,
+      'A and B streams',
+    );
+    await send(world, 'reservation.accepted', c);
+    const deferred = await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) => s[2]?.streams[0]?.state === 'deferred',
+      'C deferred',
+    );
+    expect(deferred[2]?.streams[0]?.deferredReason).toMatch(/track budget: 4 of 4/);
+    expect(streamsOn(customerCallSid)).toHaveLength(2);
+    await send(world, 'reservation.wrapup', a);
+    const started = await waitFor(
+      () => streamsOn(customerCallSid),
+      (s) => s.some((t) => t.name === `fs-${c.reservationSid}-0` && t.status === 'in-progress'),
+      'C stream once A stopped',
+    );
+    expect(started.filter((s) => s.status === 'in-progress')).toHaveLength(2);
+  });
+
+  it('each segment has exactly its stream for exactly its time (± 200 ms)', async () => {
+    const { customerCallSid, taskSid } = await callInConference(world.emu);
+    const a = {
+      taskSid,
+      reservationSid: sid('WR'),
+      workerSid: world.workers.alice,
+      customerCallSid,
+    };
+    const b = { ...a, reservationSid: sid('WR'), workerSid: world.workers.bob };
+    await send(world, 'reservation.accepted', a);
+    await waitFor(
+      () => streamsOn(customerCallSid),
+      (s) => s.length === 1,
+      'A stream',
+    );
+    await send(world, 'reservation.accepted', b);
+    await waitFor(
+      () => streamsOn(customerCallSid),
+      (s) => s.length === 2,
+      'B stream',
+    );
+    await send(world, 'reservation.wrapup', a);
+    await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) => s[0]?.state === 'ended',
+      'A ended',
+    );
+    await send(world, 'reservation.wrapup', b);
+    const segments = await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) =>
+        s[1]?.state === 'ended' && streamsOn(customerCallSid).every((t) => t.status === 'stopped'),
+      'B ended',
+    );
+    const events = world.emu.events();
+    for (const segment of segments) {
+      const [stream, ...others] = segment.streams;
+      expect(others).toEqual([]);
+      const startedAt = events.find(
+        (e) => e.type === 'stream.started' && field(e, 'streamSid') === stream?.sid,
+      );
+      const stoppedAt = events.find(
+        (e) => e.type === 'stream.stopped' && field(e, 'streamSid') === stream?.sid,
+      );
+      expect(
+        Math.abs(Date.parse(startedAt?.at ?? '') - (segment.startedAt ?? 0)),
+      ).toBeLessThanOrEqual(200);
+      expect(
+        Math.abs(Date.parse(stoppedAt?.at ?? '') - (segment.endedAt ?? 0)),
+      ).toBeLessThanOrEqual(200);
+    }
+  });
+});
