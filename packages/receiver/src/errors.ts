@@ -35,6 +35,10 @@ export const RECEIVER_ERRORS = {
   FS_RCV_START_TIMEOUT: { closeCode: 4014, summary: 'no start in time' },
   /** Found on start: a recording the receiver never finished (it was killed); repaired. */
   FS_RCV_UNCLEAN_SHUTDOWN: { closeCode: null, summary: 'recording left unfinished by a crash' },
+  /** The recordings folder cannot be created or written (thrown by `startReceiver`). */
+  FS_RCV_RECORDINGS_DIR_UNUSABLE: { closeCode: null, summary: 'recordings folder unusable' },
+  /** The receiver cannot listen on its host and port (thrown by `startReceiver`). */
+  FS_RCV_LISTEN_FAILED: { closeCode: null, summary: 'cannot listen' },
   /** Options given to `startReceiver` are invalid (not a socket error: thrown at start). */
   FS_RCV_INVALID_OPTIONS: { closeCode: null, summary: 'invalid receiver options' },
 } as const satisfies Record<string, { closeCode: number | null; summary: string }>;

@@ -48,7 +48,13 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const now = o.now ?? Date.now;
 
   // Created up front so a folder that cannot be written fails the start, not the first call.
-  await storage.mkdir(o.recordingsDir);
+  await storage.mkdir(o.recordingsDir).catch((error: unknown) => {
+    throw new ReceiverError(
+      'FS_RCV_RECORDINGS_DIR_UNUSABLE',
+      `cannot use ${o.recordingsDir} as the recordings folder (${describeSystemError(error)}); give a folder this process can create and write`,
+      { cause: error },
+    );
+  });
   const repaired = o.repairOnStart
     ? await repairRecordings(o.recordingsDir, storage, logger, now)
     : [];
@@ -219,9 +225,17 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   };
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) => {
+      reject(
+        new ReceiverError(
+          'FS_RCV_LISTEN_FAILED',
+          `cannot listen on ${o.host}:${o.port} (${describeSystemError(error)}); choose another --port or --host (port 0 picks a free one)`,
+          { cause: error },
+        ),
+      );
+    });
     server.listen(o.port, o.host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });
@@ -290,4 +304,13 @@ function signatureUrls(
   const fromRequest =
     host === undefined || host === '' ? [] : [`wss://${host}${target}`, `ws://${host}${target}`];
   return [...fromRequest, ownUrl];
+}
+
+/** `EADDRINUSE`, `EACCES`…: the code and message of a system error, for a person. */
+function describeSystemError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
 }

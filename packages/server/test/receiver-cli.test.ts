@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -94,6 +94,23 @@ describe('flex-streams receiver', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain(message);
     expect(result.stderr).toContain('Usage: flex-streams receiver');
+  });
+
+  it('explains a busy port and an unusable recordings folder in one line, exit 1, nothing on stdout', async () => {
+    const busy = await startCli(['--recordings', dir]);
+    running.push(busy);
+    const port = new URL(busy.url.replace('ws:', 'http:')).port;
+    const taken = await runCli(['--recordings', join(dir, 'other'), '--port', port]);
+    expect(taken).toMatchObject({ code: 1, stdout: '' });
+    expect(taken.stderr).toContain('FS_RCV_LISTEN_FAILED');
+    expect(taken.stderr).toContain('EADDRINUSE');
+    expect(taken.stderr).not.toContain('    at ');
+    const file = join(dir, 'a-file');
+    await writeFile(file, '');
+    const notDir = await runCli(['--recordings', file]);
+    expect(notDir).toMatchObject({ code: 1, stdout: '' });
+    expect(notDir.stderr).toContain('FS_RCV_RECORDINGS_DIR_UNUSABLE');
+    expect(notDir.stderr).not.toContain('    at ');
   });
 
   it.each(['SIGTERM', 'SIGINT'] as const)(

@@ -63,6 +63,11 @@ export const receiverCommand: Command = {
       if (isReceiverError(error) && error.code === 'FS_RCV_INVALID_OPTIONS') {
         throw new UsageError(error.message);
       }
+      if (isReceiverError(error)) {
+        // A start-up problem a person can fix (busy port, unusable folder): say so, no stack.
+        io.stderr.write(`flex-streams receiver: ${error.message}\n`);
+        return 1;
+      }
       throw error;
     }
     io.stdout.write(`${JSON.stringify({ event: 'listening', url: receiver.url })}\n`);
