@@ -11,3 +11,4 @@ export {
   type FakeStream,
   type FakeVoice,
 } from './fake-voice.js';
+export { describeSegmentStoreContract, makeTestSegment } from './store-contract.js';

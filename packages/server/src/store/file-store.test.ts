@@ -1,13 +1,8 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createMemorySegmentStore,
-  isFsError,
-  type Segment,
-  type SegmentStore,
-} from '@flex-streams/core';
-import { makeSid } from '@flex-streams/core/testing';
+import { isFsError } from '@flex-streams/core';
+import { describeSegmentStoreContract, makeSid, makeTestSegment } from '@flex-streams/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isServiceError } from '../service/errors.js';
 import { CALL_FILE_FORMAT, openFileSegmentStore } from './file-store.js';
@@ -23,84 +18,11 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-function segment(n: number, call = makeSid('CA', 1)): Segment {
-  return {
-    id: `SG${n}`,
-    version: 0,
-    index: n,
-    previousSegmentId: null,
-    customerCallSid: call,
-    taskSid: makeSid('WT', 1),
-    reservationSid: makeSid('WR', n),
-    workerSid: makeSid('WK', n),
-    conferenceSid: null,
-    workerCallSid: null,
-    transferMode: 'none',
-    state: 'active',
-    startedAt: 0,
-    endedAt: null,
-    endReason: null,
-    pauses: [],
-    streams: [],
-    errors: [],
-  };
-}
+const segment = makeTestSegment;
 
-/**
- * The core's `SegmentStore` contract (the cases of the core's memory-store tests), run against
- * the core's memory store and this file store, so both keep exactly the same semantics.
- */
-const implementations: [string, () => Promise<SegmentStore>][] = [
-  ['core memory store', () => Promise.resolve(createMemorySegmentStore())],
-  ['file store', async () => openFileSegmentStore({ dataDir: await tempDir(), durable: false })],
-];
-
-describe.each(implementations)('SegmentStore contract: %s', (_name, openStore) => {
-  it('stores copies, versions each write and finds segments by reservation and call', async () => {
-    const store = await openStore();
-    const original = segment(1);
-    const saved = await store.put(original, 0);
-    expect(saved.version).toBe(1);
-    original.state = 'ended';
-    saved.state = 'ended';
-    expect((await store.get('SG1'))?.state).toBe('active');
-    await store.put(segment(0), 0);
-    await store.put(segment(5, makeSid('CA', 2)), 0);
-    expect((await store.listByCall(makeSid('CA', 1))).map((s) => s.id)).toEqual(['SG0', 'SG1']);
-    expect((await store.getByReservation(makeSid('WR', 5)))?.id).toBe('SG5');
-    expect(await store.getByReservation(makeSid('WR', 9))).toBeNull();
-    expect(await store.get('SG9')).toBeNull();
-    expect(await store.listByCall(makeSid('CA', 9))).toEqual([]);
-  });
-
-  it('rejects a write from a stale version and a second segment for one reservation', async () => {
-    const store = await openStore();
-    const first = await store.put(segment(1), 0);
-    await store.put({ ...first, state: 'paused' }, 1);
-    await expect(store.put({ ...first, state: 'ended' }, 1)).rejects.toSatisfy((e) =>
-      isFsError(e, 'FS_ERR_STORE_CONFLICT'),
-    );
-    await expect(store.put({ ...segment(1), id: 'SG-other' }, 0)).rejects.toThrow(
-      /already has segment SG1/,
-    );
-    await expect(store.put(segment(2), 3)).rejects.toSatisfy((e) =>
-      isFsError(e, 'FS_ERR_STORE_CONFLICT'),
-    );
-    expect((await store.get('SG1'))?.state).toBe('paused');
-    expect((await store.get('SG1'))?.version).toBe(2);
-  });
-
-  it('lets exactly one of two concurrent writes from the same version win', async () => {
-    const store = await openStore();
-    const first = await store.put(segment(1), 0);
-    const results = await Promise.allSettled([
-      store.put({ ...first, state: 'paused' }, 1),
-      store.put({ ...first, state: 'ended' }, 1),
-    ]);
-    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
-    expect((await store.get('SG1'))?.version).toBe(2);
-  });
-});
+describeSegmentStoreContract('file store', async () =>
+  openFileSegmentStore({ dataDir: await tempDir(), durable: false }),
+);
 
 describe('openFileSegmentStore persistence', () => {
   it('keeps every segment across a reopen (a controller restart) with its version', async () => {
