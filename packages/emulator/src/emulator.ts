@@ -4,7 +4,7 @@ import qs from 'qs';
 import { BEEP_MS, PLAY_MS, SAY_MS_PER_CHAR, SOUNDS, partyVoice } from './audio/index.js';
 import { registerControlRoutes, type ApiKeyStore } from './control/routes.js';
 import { buildState, type EmulatorState } from './control/state.js';
-import { TwilioApiError, twilioErrors } from './errors.js';
+import { ControlError, TwilioApiError, twilioErrors } from './errors.js';
 import { EventLog, type EmulatorEvent } from './events.js';
 import { absoluteUrl } from './http/params.js';
 import { registerTwilioRoutes } from './http/twilio-routes.js';
@@ -16,6 +16,9 @@ import type {
 } from './media/ports.js';
 import { newSecret, newSid } from './model/ids.js';
 import { CallModel } from './model/model.js';
+import { TaskRouterModel } from './taskrouter/model.js';
+import { registerTaskRouterRoutes } from './taskrouter/routes.js';
+import { taskRouterState } from './taskrouter/serialize.js';
 import { createWebhookSender } from './webhooks/sender.js';
 
 /** Options of `startEmulator`. */
@@ -30,6 +33,8 @@ export interface EmulatorOptions {
   authToken?: string;
   /** Default: silent. */
   logger?: Logger;
+  /** Seconds before an unanswered reservation times out (TaskRouter's default: 120). */
+  reservationTimeoutS?: number;
 }
 
 /** A running emulator. */
@@ -52,6 +57,13 @@ export interface Emulator {
   state(): EmulatorState;
   /** Same JSON as `GET /_emulator/events?since=SEQ` (its `events` array). */
   events(sinceSeq?: number): EmulatorEvent[];
+  /**
+   * TaskRouter and Flex in process: the agent-desktop verbs (`createWorker`, `setActivity`,
+   * `placeQueuedCall`, `accept`, `reject`, `transfer`, `completeTransfer`, `hold`, `hangup`,
+   * `wrapup`, `complete`, `issueToken`, `updateWorkspace`) and the records behind them. Verbs Flex
+   * would refuse throw a `ControlError` and change nothing.
+   */
+  readonly taskrouter: TaskRouterModel;
   /** Stops every stream (sending `stop`) and closes the server. */
   close(): Promise<void>;
 }
@@ -101,6 +113,7 @@ export async function startEmulatorWith(
   if (!/^AC[0-9a-f]{32}$/i.test(accountSid))
     throw new Error(`accountSid must be AC + 32 hex digits, got '${accountSid}'`);
   const events = new EventLog(logger);
+  const webhooks = createWebhookSender({ authToken, events, logger });
   const apiKeys: ApiKeyStore = new Map();
   const clock: Clock = { now: () => performance.now() };
   const model = new CallModel({
@@ -115,7 +128,7 @@ export async function startEmulatorWith(
       sayMsPerChar: SAY_MS_PER_CHAR,
       playMs: PLAY_MS,
     },
-    webhooks: createWebhookSender({ authToken, events, logger }),
+    webhooks,
     createMediaClient: (listener, audio) =>
       createMediaClient({ audio, clock, listener, authToken, logger }),
   });
@@ -171,6 +184,7 @@ export async function startEmulatorWith(
   });
 
   app.setErrorHandler(async (error: FastifyError | TwilioApiError, request, reply) => {
+    if (error instanceof ControlError) return reply.code(error.status).send(error.toJSON());
     if (error instanceof TwilioApiError) {
       if (error.status === 401) void reply.header('WWW-Authenticate', 'Basic realm="Twilio API"');
       return reply.code(error.status).send(error.toJSON());
@@ -189,6 +203,17 @@ export async function startEmulatorWith(
   );
 
   registerTwilioRoutes(app, model);
+  const taskrouter = new TaskRouterModel({
+    accountSid,
+    calls: model,
+    events,
+    webhooks,
+    logger,
+    ...(options.reservationTimeoutS === undefined
+      ? {}
+      : { reservationTimeoutS: options.reservationTimeoutS }),
+  });
+  registerTaskRouterRoutes(app, taskrouter, accountSid);
 
   const placeInboundCall = (input: {
     from: string;
@@ -213,7 +238,10 @@ export async function startEmulatorWith(
     });
     return { callSid: call.sid };
   };
-  const state = (): EmulatorState => buildState(model);
+  const state = (): EmulatorState => ({
+    ...buildState(model),
+    taskrouter: taskRouterState(taskrouter),
+  });
   const readEvents = (sinceSeq?: number): EmulatorEvent[] => events.since(sinceSeq);
   registerControlRoutes(app, { model, apiKeys, placeInboundCall, state, events: readEvents });
   for (const extend of extensions) await extend({ app, model, events, accountSid, authToken });
@@ -240,8 +268,10 @@ export async function startEmulatorWith(
       }),
     state,
     events: readEvents,
+    taskrouter,
     close: () => {
       closing ??= (async () => {
+        taskrouter.close();
         await model.close();
         await app.close();
       })();

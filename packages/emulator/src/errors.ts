@@ -36,6 +36,42 @@ export class EmulatorStateError extends Error {
   readonly code = 'EMU_ERR_INVALID_TRANSITION';
 }
 
+/** Stable codes of the control API's agent-desktop verbs (see README "Control API"). */
+export type ControlErrorCode =
+  | 'EMU_ERR_BAD_REQUEST'
+  | 'EMU_ERR_UNKNOWN_WORKER'
+  | 'EMU_ERR_UNKNOWN_TASK'
+  | 'EMU_ERR_UNKNOWN_RESERVATION'
+  | 'EMU_ERR_UNKNOWN_QUEUE'
+  | 'EMU_ERR_NOT_YOUR_RESERVATION'
+  | 'EMU_ERR_NOT_YOUR_TASK'
+  | 'EMU_ERR_ILLEGAL_TRANSITION'
+  | 'EMU_ERR_NO_TRANSFER'
+  | 'EMU_ERR_TRANSFER_IN_PROGRESS'
+  | 'EMU_ERR_TARGET_UNAVAILABLE'
+  | 'EMU_ERR_NO_CONFERENCE';
+
+/**
+ * A control request Flex would not allow (accepting someone else's reservation, transferring a
+ * task that is not yours, an illegal transition…). Thrown before anything changes; answered as
+ * `{code, message, status}` with a 4xx status.
+ */
+export class ControlError extends Error {
+  override readonly name = 'ControlError';
+  constructor(
+    readonly code: ControlErrorCode,
+    readonly status: 400 | 403 | 404 | 409,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /** The JSON body of the answer. */
+  toJSON(): { code: ControlErrorCode; message: string; status: number } {
+    return { code: this.code, message: this.message, status: this.status };
+  }
+}
+
 /** Constructors for every Twilio error the emulator answers with. */
 export const twilioErrors = {
   /** 20003: wrong or missing credentials. https://www.twilio.com/docs/errors/20003 */

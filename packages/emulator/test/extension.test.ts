@@ -7,7 +7,7 @@ import { waitFor } from './helpers/contract.js';
 const seen: EmulatorEvent[] = [];
 /** A stand-in for step 3's TaskRouter: one route on another domain, and a reaction to Enqueue. */
 const taskRouterLike: EmulatorExtension = ({ app, events }) => {
-  app.get('/v1/Workspaces', { config: { operation: 'ListWorkspace' } }, () => ({ workspaces: [] }));
+  app.get('/v1/Services', { config: { operation: 'ListService' } }, () => ({ services: [] }));
   events.subscribe((event) => {
     if (event.type === 'twiml.verb' && event.verb === 'Enqueue') {
       seen.push(event);
@@ -26,16 +26,16 @@ afterAll(async () => {
 
 describe('emulator extensions', () => {
   it('serve authenticated routes on other Twilio domains, logged as REST requests', async () => {
-    const anonymous = await fetch(`${emu.url}/v1/Workspaces`);
+    const anonymous = await fetch(`${emu.url}/v1/Services`);
     expect(anonymous.status).toBe(401);
     expect(((await anonymous.json()) as { code: number }).code).toBe(20003);
     const auth = `Basic ${Buffer.from(`${emu.accountSid}:${emu.authToken}`).toString('base64')}`;
-    const ok = await fetch(`${emu.url}/v1/Workspaces`, { headers: { Authorization: auth } });
+    const ok = await fetch(`${emu.url}/v1/Services`, { headers: { Authorization: auth } });
     expect(ok.status).toBe(200);
     expect(
       emu
         .events()
-        .filter((e) => e.type === 'rest.request' && e.path === '/v1/Workspaces')
+        .filter((e) => e.type === 'rest.request' && e.path === '/v1/Services')
         .map((e) => e.status),
     ).toEqual([401, 200]);
   });

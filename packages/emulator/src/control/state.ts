@@ -1,6 +1,7 @@
 import type { MediaStreamStats, StreamTrack } from '../media/ports.js';
 import type { CallModel } from '../model/model.js';
 import { isActive } from '../model/model.js';
+import type { TaskRouterState } from '../taskrouter/serialize.js';
 
 /** The emulator's state as `GET /_emulator/state` returns it (stable keys; later steps add more). */
 export interface EmulatorState {
@@ -46,10 +47,12 @@ export interface EmulatorState {
     framesByTrack: Partial<Record<StreamTrack, number>>;
     skippedByTrack: Partial<Record<StreamTrack, number>>;
   }[];
+  /** TaskRouter and Flex: workspace, queues, workers, tasks, reservations (with transfer objects). */
+  readonly taskrouter: TaskRouterState;
 }
 
 /** Builds the JSON state from the model and the media engine's counters. */
-export function buildState(model: CallModel): EmulatorState {
+export function buildState(model: CallModel): Omit<EmulatorState, 'taskrouter'> {
   return {
     accountSid: model.deps.accountSid,
     calls: [...model.calls.values()].map((call) => ({

@@ -1,7 +1,25 @@
 import { randomBytes } from 'node:crypto';
 
 /** A Twilio SID: a two-letter prefix and 32 lowercase hex digits (e.g. `CA…`, `CF…`, `MZ…`). */
-export function newSid(prefix: 'AC' | 'CA' | 'CF' | 'MZ' | 'SK' | 'QU'): string {
+export function newSid(
+  prefix:
+    | 'AC'
+    | 'CA'
+    | 'CF'
+    | 'MZ'
+    | 'SK'
+    | 'QU'
+    | 'WS'
+    | 'WA'
+    | 'WQ'
+    | 'WW'
+    | 'WK'
+    | 'WT'
+    | 'WR'
+    | 'TT'
+    | 'EV'
+    | 'TC',
+): string {
   return prefix + randomBytes(16).toString('hex');
 }
 

@@ -118,7 +118,12 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
    * The Participants API's outbound call: the callee answers at once and joins the conference;
    * the call ends when it leaves (it has no TwiML after its `<Dial>`).
    */
-  createCallAnswered(input: { from: string; to: string; options: JoinOptions }): CallRecord {
+  createCallAnswered(input: {
+    from: string;
+    to: string;
+    options: JoinOptions;
+    voiceHz?: number;
+  }): CallRecord {
     const call = this.#newCall({ ...input, direction: 'outbound-api' });
     this.#setStatus(call, 'ringing');
     this.answer(call);

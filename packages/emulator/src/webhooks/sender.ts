@@ -14,7 +14,7 @@ export interface WebhookRequest {
   readonly url: string;
   readonly method: 'GET' | 'POST';
   readonly params: Readonly<Record<string, string>>;
-  /** What it is for, in the event log: `twiml`, `call-status`, `conference-status`, `stream-status`. */
+  /** What it is for, in the event log: `twiml`, `call-status`, `conference-status`, `stream-status`, `taskrouter-event`. */
   readonly purpose: string;
   readonly callSid?: string;
 }
@@ -64,6 +64,7 @@ export function createWebhookSender(options: {
           request.params.StatusCallbackEvent ??
           request.params.StreamEvent ??
           request.params.CallStatus ??
+          request.params.EventType ??
           null,
       };
       try {

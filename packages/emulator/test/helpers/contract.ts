@@ -12,9 +12,11 @@ interface OpenApiResponse {
   content?: Record<string, { schema?: unknown }>;
 }
 
-const spec = JSON.parse(
-  readFileSync(new URL('../contracts/twilio_api_v2010.json', import.meta.url), 'utf8'),
-) as OpenApiSpec;
+const load = (file: string): OpenApiSpec =>
+  JSON.parse(readFileSync(new URL(`../contracts/${file}`, import.meta.url), 'utf8')) as OpenApiSpec;
+const spec = load('twilio_api_v2010.json');
+/** TaskRouter v1, for `/v1/Workspaces/…` answers. */
+const taskRouterSpec = load('twilio_taskrouter_v1.json');
 
 /**
  * The one correction applied to the spec: `reason_conference_ended` is documented as "null while the
@@ -44,9 +46,14 @@ for (const format of ['uri', 'uri-map', 'currency', 'phone-number', 'endpoint', 
 
 const compiled = new Map<string, ValidateFunction>();
 
+/** The spec that describes a URL path: TaskRouter v1 for `/v1/…`, else the Voice API. */
+function specOf(path: string): OpenApiSpec {
+  return path.startsWith('/v1/') ? taskRouterSpec : spec;
+}
+
 /** Finds the spec path template (`/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json`) of a URL path. */
 export function specPathOf(path: string): string | undefined {
-  return Object.keys(spec.paths).find((template) => {
+  return Object.keys(specOf(path).paths).find((template) => {
     const pattern = new RegExp(
       '^' +
         template
@@ -71,10 +78,11 @@ export function validateResponse(
   const key = `${method.toLowerCase()} ${template} ${status}`;
   let validate = compiled.get(key);
   if (validate === undefined) {
-    const operation = spec.paths[template]?.[method.toLowerCase()];
+    const owner = specOf(path);
+    const operation = owner.paths[template]?.[method.toLowerCase()];
     const schema = operation?.responses?.[String(status)]?.content?.['application/json']?.schema;
     if (schema === undefined) return [`the spec has no ${key} response schema`];
-    validate = ajv.compile({ ...(schema as object), components: spec.components });
+    validate = ajv.compile({ ...(schema as object), components: owner.components });
     compiled.set(key, validate);
   }
   if (validate(body)) return [];

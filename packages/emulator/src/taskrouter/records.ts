@@ -1,0 +1,95 @@
+import type { ActivityName, ReservationStatus, TaskStatus, TransferStatus } from './lifecycle.js';
+
+/** The one workspace of the emulated Flex account. */
+export interface WorkspaceRecord {
+  readonly sid: string;
+  friendlyName: string;
+  eventCallbackUrl: string | null;
+  /** Event types sent to `eventCallbackUrl`; null: all of them. */
+  eventsFilter: readonly string[] | null;
+  readonly dateCreated: Date;
+  dateUpdated: Date;
+}
+
+export interface ActivityRecord {
+  readonly sid: string;
+  readonly name: ActivityName;
+  readonly available: boolean;
+}
+
+export interface QueueRecord {
+  readonly sid: string;
+  readonly friendlyName: string;
+}
+
+export interface WorkflowRecord {
+  readonly sid: string;
+  readonly friendlyName: string;
+  /** Seconds a reservation waits for an answer before it times out. */
+  readonly reservationTimeoutS: number;
+}
+
+export interface WorkerRecord {
+  readonly sid: string;
+  readonly friendlyName: string;
+  /** The Flex user's identity (what token validation answers). */
+  readonly identity: string;
+  readonly roles: readonly string[];
+  /** `contact_uri` (e.g. `client:alice`) and anything else given. */
+  readonly attributes: Readonly<Record<string, unknown>>;
+  activity: ActivityName;
+  readonly queueSids: readonly string[];
+  /** The voice of this worker's call leg (its identifiable tone). */
+  readonly voiceHz: number;
+  readonly dateCreated: Date;
+  dateUpdated: Date;
+  dateStatusChanged: Date;
+}
+
+/** Flex's `TaskTransfer` (facts §6), kept on the task. */
+export interface TransferRecord {
+  readonly sid: string;
+  readonly mode: 'WARM' | 'COLD';
+  readonly type: 'WORKER' | 'QUEUE';
+  /** The target `WK…` or `WQ…`. */
+  readonly to: string;
+  readonly initiatorWorkerSid: string;
+  readonly initiatorReservationSid: string;
+  status: TransferStatus;
+  readonly dateCreated: Date;
+  dateUpdated: Date;
+}
+
+export interface TaskRecord {
+  readonly sid: string;
+  status: TaskStatus;
+  attributes: Record<string, unknown>;
+  readonly customerCallSid: string;
+  readonly workflowSid: string;
+  queueSid: string;
+  readonly priority: number;
+  reason: string | null;
+  version: number;
+  readonly dateCreated: Date;
+  dateUpdated: Date;
+  queueEnteredDate: Date;
+  /** The Flex conference (`CF…`) once the first reservation is accepted. */
+  conferenceSid: string | null;
+  /** Workers who rejected this task or let it time out: never offered it again. */
+  readonly declinedBy: Set<string>;
+  readonly transfers: TransferRecord[];
+}
+
+export interface ReservationRecord {
+  readonly sid: string;
+  readonly taskSid: string;
+  readonly workerSid: string;
+  status: ReservationStatus;
+  /** The worker's call leg into the conference, once accepted. */
+  workerCallSid: string | null;
+  /** The transfer that created this reservation (Flex's `incomingTransferObject`). */
+  readonly transferSid: string | null;
+  readonly dateCreated: Date;
+  dateUpdated: Date;
+  timer: NodeJS.Timeout | null;
+}
