@@ -1,8 +1,14 @@
 import { twilioSignature } from '@flex-streams/emulator';
-import { readdir } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startReceiver, type Receiver, type ReceiverEventMap } from '../src/index.js';
+import {
+  WAV_HEADER_BYTES,
+  readWavHeader,
+  startReceiver,
+  type Receiver,
+  type ReceiverEventMap,
+} from '../src/index.js';
 import {
   TestStream,
   constantFrame,
@@ -223,6 +229,28 @@ describe('what a real Twilio stream may do', () => {
     }
   });
 
+  it('finishes a stream closed right after start, and one stopped before any media, as valid empty recordings', async () => {
+    const closedEarly = await TestStream.connect(receiver.url);
+    closedEarly.start(['inbound', 'outbound'], { streamName: 'closed-early' });
+    closedEarly.close();
+    const stoppedEarly = await TestStream.connect(receiver.url);
+    stoppedEarly.start(['inbound'], { streamName: 'stopped-early' });
+    stoppedEarly.stop();
+    const closed = await readSidecar((await stopped(closedEarly)).sidecarPath);
+    expect(closed).toMatchObject({ endReason: 'socket-closed', durationMs: 0, gaps: [] });
+    expect(closed.endedAt).toMatch(ISO_8601);
+    const early = await stopped(stoppedEarly);
+    expect(await readSidecar(early.sidecarPath)).toMatchObject({
+      endReason: 'stop',
+      durationMs: 0,
+    });
+    expect(await soxInfo(early.wavPath)).toMatchObject({
+      channels: 1,
+      sampleRate: 8000,
+      samples: 0,
+    });
+  });
+
   it('writes every sidecar field the issue names with its exact name and type', async () => {
     const stream = await TestStream.connect(receiver.url);
     stream.start(['inbound', 'outbound'], { streamName: 'fields' });
@@ -252,6 +280,37 @@ describe('what a real Twilio stream may do', () => {
     expect(Date.parse(String(sidecar.endedAt))).toBeGreaterThanOrEqual(
       Date.parse(String(sidecar.startedAt)),
     );
+  });
+});
+
+describe('crash budget with a silent track', () => {
+  it('keeps the playable part of the WAV on disk within one second of the audio received, while the outbound track sends nothing', async () => {
+    await start({ flushIntervalMs: 500 });
+    const wavPaths: string[] = [];
+    receiver.events.on('streamStarted', (e) => wavPaths.push(e.wavPath));
+    const stream = await TestStream.connect(receiver.url);
+    stream.start(['inbound', 'outbound']);
+    const started = Date.now();
+    let sentMs = 0;
+    let worstMs = 0;
+    while (sentMs < 2500) {
+      const due = Math.min(2500, Date.now() - started);
+      for (; sentMs + 20 <= due; sentMs += 20) stream.media('inbound', sentMs, constantFrame(0x12));
+      const path = wavPaths[0];
+      if (path !== undefined && sentMs >= 1200) {
+        const header = readWavHeader(await readFile(path));
+        // What a SIGKILL now would leave, against what the receiver had at least 100 ms ago
+        // (frames still in flight on a loaded machine are not the receiver's to lose).
+        const onDiskMs = (header?.dataBytes ?? 0) / 16;
+        worstMs = Math.max(worstMs, sentMs - 100 - onDiskMs);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(worstMs).toBeLessThanOrEqual(1000);
+    stream.stop();
+    const event = await stopped(stream);
+    expect((await readSidecar(event.sidecarPath)).durationMs).toBe(2500);
+    expect((await readFile(event.wavPath)).length).toBe(WAV_HEADER_BYTES + 2500 * 16);
   });
 });
 
