@@ -63,6 +63,7 @@ export const receiverOptionsSchema = z
       .optional(),
     repairOnStart: z.boolean().default(true),
     startTimeoutMs: z.number().int().min(100).default(10_000),
+    closeAfterStopMs: z.number().int().min(0).default(5_000),
     metricsPath: z
       .string()
       .regex(/^\/[A-Za-z0-9._~/-]*$/, 'metricsPath must start with / and hold no query')

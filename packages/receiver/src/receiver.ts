@@ -172,6 +172,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         nameParameter: o.nameParameter,
         fileNameTemplate: o.fileNameTemplate,
         startTimeoutMs: o.startTimeoutMs,
+        closeAfterStopMs: o.closeAfterStopMs,
       },
       req.socket.remoteAddress ?? null,
     );

@@ -35,6 +35,8 @@ export interface SessionContext {
   readonly nameParameter: string;
   readonly fileNameTemplate: string | undefined;
   readonly startTimeoutMs: number;
+  /** How long a socket may stay open after `stop` before the receiver closes it (1000). */
+  readonly closeAfterStopMs: number;
 }
 
 /**
@@ -220,11 +222,15 @@ export class MediaStreamSession {
       case 'stop': {
         const recording = this.expectStreaming(message.streamSid, 'stop');
         // The recording is finished now. Whether Twilio closes the socket right after `stop` is
-        // UNCONFIRMED (twilio-facts §1), and closing it ourselves would log 31921 at Twilio, so
-        // the socket is left for Twilio to close.
+        // UNCONFIRMED (twilio-facts §1), and closing it at once could log 31921 at Twilio, so
+        // the socket is left for Twilio to close; a peer that never does is closed with 1000
+        // after closeAfterStopMs, so finished streams cannot pile up open sockets.
         recording.log.info('stop received');
         this.stopReceived = true;
         this.finishInBackground('stop', null);
+        setTimeout(() => {
+          this.socket.close(1000, 'stream stopped');
+        }, this.ctx.closeAfterStopMs).unref();
         return;
       }
       case 'dtmf':

@@ -314,6 +314,18 @@ describe('crash budget with a silent track', () => {
   });
 });
 
+describe('a peer that never closes after stop', () => {
+  it('is closed with 1000 after closeAfterStopMs, its recording already complete', async () => {
+    await start({ closeAfterStopMs: 300 });
+    const stream = await TestStream.connect(receiver.url);
+    stream.start(['inbound']);
+    send(stream, 'inbound', 0x31, 0, 100);
+    stream.stop();
+    expect(await stream.closed).toEqual({ code: 1000, reason: 'stream stopped' });
+    expect((await readSidecar((await stopped(stream)).sidecarPath)).endReason).toBe('stop');
+  });
+});
+
 describe('a client that connects and never sends start', () => {
   it('is closed with 4014 after startTimeoutMs, and no file is created', async () => {
     await start({ startTimeoutMs: 300 });
