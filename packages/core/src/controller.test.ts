@@ -598,6 +598,69 @@ describe('rest strategy (default)', () => {
     expect(t.ops()).toEqual([]);
   });
 
+  it('a stream Twilio stopped because the customer hung up ends every live segment of the call', async () => {
+    const t = setup();
+    await t.accept(t.a);
+    await t.accept(t.b, 'warm');
+    await t.deliverCallbacks();
+    await t.clock.advance(5_000);
+    t.voice.hangUp(t.customer);
+    await t.deliverCallbacks();
+    const segments = await t.segments();
+    expect(segments.map((s) => [s.state, s.endReason, s.endedAt])).toEqual([
+      ['ended', 'call-ended', t.clock.now()],
+      ['ended', 'call-ended', t.clock.now()],
+    ]);
+    expect(segments.map((s) => s.streams.map((x) => [x.state, x.stopReason]))).toEqual([
+      [['stopped', 'call-ended']],
+      [['stopped', 'call-ended']],
+    ]);
+    // One status read; nothing is stopped on a call that is gone.
+    expect(t.ops().filter((op) => op === 'fetchCallStatus')).toHaveLength(1);
+    expect(t.ops()).not.toContain('stopStream');
+  });
+
+  it('a stream stopped by someone else on a live call leaves the segment active', async () => {
+    const t = setup();
+    await t.accept(t.a);
+    await t.deliverCallbacks();
+    await t.voice.stopStream(t.customer, nameOf(t.a));
+    await t.deliverCallbacks();
+    const [segment] = await t.segments();
+    expect(segment?.state).toBe('active');
+    expect(segment?.streams.map((x) => [x.state, x.stopReason])).toEqual([
+      ['stopped', 'stopped-externally'],
+    ]);
+  });
+
+  it("on the worker leg, the agent's own call ending ends only their segment", async () => {
+    const t = setup({ leg: 'worker' });
+    await t.accept(t.a);
+    await t.accept(t.b, 'warm');
+    await t.deliverCallbacks();
+    t.voice.hangUp(t.a.callSid);
+    await t.deliverCallbacks();
+    const segments = await t.segments();
+    expect(segments.map((s) => [s.state, s.endReason])).toEqual([
+      ['ended', 'worker-left'],
+      ['active', null],
+    ]);
+    expect(t.voice.streams(t.b.callSid, 'in-progress')).toHaveLength(1);
+  });
+
+  it('when the call status cannot be read, the error is recorded and the segment stays', async () => {
+    const t = setup();
+    await t.accept(t.a);
+    await t.deliverCallbacks();
+    t.voice.failNext(4, { status: 503, code: null }, 'fetchCallStatus');
+    t.voice.hangUp(t.customer);
+    await t.deliverCallbacks();
+    const [segment] = await t.segments();
+    expect(segment?.state).toBe('active');
+    expect(segment?.errors.map((e) => e.code)).toEqual(['FS_ERR_TWILIO_UNAVAILABLE']);
+    expect(segment?.streams[0]?.stopReason).toBe('stopped-externally');
+  });
+
   it('ignores status callbacks for streams that are not ours', async () => {
     const t = setup();
     const result = await t.run(

@@ -27,6 +27,7 @@ import {
 import { parseStreamName, streamNameFor, streamParametersFor } from './naming.js';
 import type { Clock, IdGenerator, Logger, SegmentStore, VoicePort } from './ports.js';
 import { classifyVoiceError, isVoiceApiError } from './ports.js';
+import { withRetry } from './retry.js';
 import { createKeyedSerializer, type KeyedSerializer } from './serialize.js';
 import { createStreamStrategy, type StreamStrategy } from './strategies.js';
 
@@ -424,6 +425,33 @@ async function startStream(work: CallWork, segment: Segment): Promise<RecordedEr
   return requestStart(work, segment, stream);
 }
 
+/**
+ * Twilio stopped a stream the controller did not stop. Streams stop on their own when their call
+ * ends (twilio-facts §1, §2) and Twilio sends no other sign of that to this service, so the call's
+ * status is read: true when the call is over (a final status, or 20404/21220). When it cannot be
+ * read, the error is recorded and the segment is left as it is (false).
+ */
+async function streamCallEnded(
+  work: CallWork,
+  segment: Segment,
+  stream: SegmentStream,
+): Promise<boolean> {
+  const { deps } = work.ctx;
+  try {
+    const status = await withRetry(
+      { clock: deps.clock, logger: deps.logger, random: deps.random ?? Math.random },
+      deps.config.retry,
+      'fetch call',
+      () => deps.voice.fetchCallStatus(stream.callSid),
+    );
+    return !['queued', 'ringing', 'in-progress'].includes(status);
+  } catch (error) {
+    if (classifyVoiceError(error) === 'call-gone') return true;
+    recordOn(work, segment, recordFor(now(work), error));
+    return false;
+  }
+}
+
 /** Starts deferred streams, oldest segment first, while the budget has room. */
 async function startDeferred(work: CallWork): Promise<void> {
   const { config } = work.ctx.deps;
@@ -801,6 +829,18 @@ export function createStreamController(deps: ControllerDeps): StreamController {
           return result('duplicate', `stream is already ${stream.state}`, [segment]);
         }
         if (input.event === 'stream-stopped') {
+          if (isSegmentLive(segment) && (await streamCallEnded(work, segment, stream))) {
+            // The segment's leg is gone, so is the segment: the customer's call ends them all,
+            // an agent's own leg only theirs.
+            setStreamState(work, segment, stream, 'stopped', 'stop', 'call-ended');
+            if (stream.leg === 'worker') markEnded(work, segment, 'worker-left');
+            else endCall(work, null, null);
+            await startDeferred(work);
+            const ended = work.segments.filter(
+              (s) => s.endReason === 'call-ended' || s === segment,
+            );
+            return result('applied', `stream stopped: call ${stream.callSid} ended`, ended);
+          }
           setStreamState(work, segment, stream, 'stopped', 'stop', 'stopped-externally');
           await startDeferred(work);
           return result('applied', 'stream stopped by Twilio', [segment]);

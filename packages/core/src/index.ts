@@ -66,6 +66,7 @@ export {
   classifyVoiceError,
   isVoiceApiError,
   VoiceApiError,
+  type CallStatus,
   type Clock,
   type CreateStreamRequest,
   type IdGenerator,

@@ -30,6 +30,10 @@ export interface ParticipantResource {
   endConferenceOnExit: boolean;
 }
 
+/** Twilio's Call `status` values (twilio-facts §4, `call_enum_status`). */
+export type CallStatus =
+  'queued' | 'ringing' | 'in-progress' | 'completed' | 'busy' | 'failed' | 'no-answer' | 'canceled';
+
 /**
  * The Twilio Voice REST operations the core uses, shaped on the v2010 API. Every method either
  * resolves with Twilio's answer or rejects with a {@link VoiceApiError}.
@@ -39,6 +43,11 @@ export interface VoicePort {
   createStream(callSid: string, request: CreateStreamRequest): Promise<StreamResource>;
   /** `POST /Calls/{callSid}/Streams/{sidOrName}.json` with `Status=stopped` (UpdateStream). */
   stopStream(callSid: string, sidOrName: string): Promise<StreamResource>;
+  /**
+   * `GET /Calls/{callSid}.json` (FetchCall): the call's status. Read when Twilio stopped a stream
+   * the controller did not stop, to tell a call that ended from a stream stopped by someone else.
+   */
+  fetchCallStatus(callSid: string): Promise<CallStatus>;
   /** `POST /Calls/{callSid}.json` with inline `Twiml` (≤ 4000 characters). */
   updateCallTwiml(callSid: string, twiml: string): Promise<void>;
   /** `GET /Conferences.json?FriendlyName={name}&Status=in-progress`: the `CF…` SID or null. */

@@ -224,6 +224,32 @@ describe('worker leg with rest', () => {
     const outbound = await channelOf(stopped?.wavPath ?? '', 1);
     expect(detectTones(outbound, [agentHz, customerHz])).toEqual([customerHz]);
   });
+
+  it("ends the agent's segment when the agent's own call ends; the customer stays", async () => {
+    const { emu } = world;
+    const { customerCallSid, agentCallSid, taskSid } = await callInConference(emu);
+    const reservationSid = sid('WR');
+    await plugin(
+      world,
+      'start',
+      { reservationSid, taskSid, customerCallSid, workerCallSid: agentCallSid },
+      'token-alice',
+    );
+    await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) => s[0]?.streams[0]?.state === 'streaming',
+      'the worker-leg stream',
+    );
+    await emu.hangup(agentCallSid);
+    const [segment] = await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) => s[0]?.state === 'ended',
+      'the segment to end with the agent leg',
+    );
+    expect(segment).toMatchObject({ endReason: 'worker-left' });
+    expect(segment?.streams.map((t) => t.state)).toEqual(['stopped']);
+    expect(emu.state().calls.find((c) => c.sid === customerCallSid)?.status).toBe('in-progress');
+  });
 });
 
 describe('stream-error self-heal through a real status callback', () => {
@@ -512,6 +538,49 @@ describe('rest, customer leg, both_tracks (defaults)', () => {
       'C stream once A stopped',
     );
     expect(started.filter((s) => s.status === 'in-progress')).toHaveLength(2);
+  });
+
+  it('customer hang-up during a warm transfer ends both segments when their streams stop', async () => {
+    const { customerCallSid, taskSid } = await callInConference(world.emu);
+    const a = {
+      taskSid,
+      reservationSid: sid('WR'),
+      workerSid: world.workers.alice,
+      customerCallSid,
+    };
+    const b = { ...a, reservationSid: sid('WR'), workerSid: world.workers.bob };
+    await send(world, 'reservation.accepted', a);
+    await send(world, 'reservation.accepted', b);
+    await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) => s.length === 2 && s.every((t) => t.streams[0]?.state === 'streaming'),
+      'A and B streaming',
+    );
+    await world.emu.hangup(customerCallSid);
+    const segments = await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) => s.every((t) => t.state === 'ended'),
+      'both segments to end with the call',
+    );
+    const events = world.emu.events();
+    for (const segment of segments) {
+      expect(segment).toMatchObject({ endReason: 'call-ended' });
+      expect(segment.streams.map((t) => t.state)).toEqual(['stopped']);
+      const stopped = events.find(
+        (e) => e.type === 'stream.stopped' && field(e, 'streamSid') === segment.streams[0]?.sid,
+      );
+      expect(Math.abs(Date.parse(stopped?.at ?? '') - (segment.endedAt ?? 0))).toBeLessThanOrEqual(
+        200,
+      );
+    }
+    // Nothing was asked of Twilio for a call that is gone, beyond reading its status.
+    const after = events.filter(
+      (e) =>
+        e.type === 'rest.request' &&
+        ['CreateStream', 'UpdateStream'].includes(String(field(e, 'operation'))) &&
+        String(field(e, 'path')).includes(customerCallSid),
+    );
+    expect(after).toHaveLength(2);
   });
 
   it('each segment has exactly its stream for exactly its time (± 200 ms)', async () => {

@@ -5,6 +5,7 @@
  */
 import {
   VoiceApiError,
+  type CallStatus,
   type CreateStreamRequest,
   type ParticipantResource,
   type StreamResource,
@@ -33,6 +34,7 @@ export interface TwilioVoicePortOptions {
 type Operation =
   | 'CreateStream'
   | 'UpdateStream'
+  | 'FetchCall'
   | 'UpdateCall'
   | 'ListConference'
   | 'FetchParticipant'
@@ -135,6 +137,24 @@ function toStream(
   return { sid: answer.sid, name: answer.name, status: answer.status };
 }
 
+const CALL_STATUSES: readonly string[] = [
+  'queued',
+  'ringing',
+  'in-progress',
+  'completed',
+  'busy',
+  'failed',
+  'no-answer',
+  'canceled',
+] satisfies readonly CallStatus[];
+
+function toCallStatus(operation: Operation, status: unknown): CallStatus {
+  if (typeof status !== 'string' || !CALL_STATUSES.includes(status)) {
+    throw unexpected(operation, `an unknown call status ${JSON.stringify(status)}`);
+  }
+  return status as CallStatus;
+}
+
 function toParticipant(
   operation: Operation,
   answer: { callSid: string; conferenceSid: string; hold: boolean; endConferenceOnExit: boolean },
@@ -212,6 +232,12 @@ export function createTwilioVoicePort(
           'UpdateStream',
           await client.calls(callSid).streams(sidOrName).update({ status: 'stopped' }),
         ),
+      );
+    },
+
+    fetchCallStatus(callSid) {
+      return call('FetchCall', async () =>
+        toCallStatus('FetchCall', (await client.calls(callSid).fetch()).status),
       );
     },
 

@@ -170,6 +170,18 @@ describe('createTwilioVoicePort against the emulator (official SDK, apiBaseUrl)'
     expect(participant()).toMatchObject({ hold: false, endConferenceOnExit: true });
   });
 
+  it("reads a call's status: in-progress, then completed after a hang-up, 20404 when unknown", async () => {
+    const port = portFor();
+    const { callSid } = await customerInConference();
+    expect(await port.fetchCallStatus(callSid)).toBe('in-progress');
+    await emu.hangup(callSid);
+    expect(await port.fetchCallStatus(callSid)).toBe('completed');
+    const error = await rejection(port.fetchCallStatus(UNKNOWN_CALL));
+    expect(error).toMatchObject({ status: 404, code: 20404 });
+    expect(error.message).toMatch(/^FetchCall: /);
+    expect(classifyVoiceError(error)).toBe('call-gone');
+  });
+
   it('maps an unknown call to 404 / 20404: call-gone', async () => {
     const voice = portFor();
     const error = await rejection(voice.stopStream(UNKNOWN_CALL, 'fs-x-0'));

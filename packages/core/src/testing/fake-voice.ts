@@ -285,6 +285,17 @@ export function createFakeVoice(): FakeVoice {
       });
     },
 
+    fetchCallStatus(callSid) {
+      return settle(() => {
+        enter('fetchCallStatus', callSid, {});
+        const status = calls.get(callSid);
+        if (status === undefined) {
+          throw err(404, 20404, `The requested resource Calls/${callSid} was not found`);
+        }
+        return status;
+      });
+    },
+
     updateCallTwiml(callSid, twiml) {
       return settle(() => {
         enter('updateCallTwiml', callSid, { twiml });
