@@ -22,6 +22,12 @@ export interface Run {
   readonly outcomes: readonly StreamOutcome[];
 }
 
+/** Sums `pick` over every stream's outcome. */
+export const sum = (
+  outcomes: readonly StreamOutcome[],
+  pick: (o: StreamOutcome) => number,
+): number => outcomes.reduce((total, o) => total + pick(o), 0);
+
 /** Runs `streams` paced streams into a fresh `kind` server for `SECONDS` (exported for receiver-flush). */
 export async function realtime(
   kind: ServerKind,
@@ -39,17 +45,15 @@ export async function realtime(
     await paced.close();
     const outcomes = await server.waitForStopped(streams, 60_000);
     if (paced.errors.length > 0) throw new Error(`stream errors: ${paced.errors.join('; ')}`);
+    // Every frame the client sent must be in a recording (or, for the baseline, counted).
+    const sent = paced.framesSent();
+    const received = sum(outcomes, (o) => o.frames);
+    if (received !== sent) throw new Error(`${kind} got ${received} of ${sent} frames sent`);
     return { m, outcomes };
   } finally {
     await server.close();
   }
 }
-
-/** Sums `pick` over every stream's outcome. */
-export const sum = (
-  outcomes: readonly StreamOutcome[],
-  pick: (o: StreamOutcome) => number,
-): number => outcomes.reduce((total, o) => total + pick(o), 0);
 
 function toRow(server: string, streams: number, r: Run): Row {
   return {

@@ -165,6 +165,10 @@ async function main(): Promise<void> {
   process.on('message', (message: ToChild) => {
     void handle(message, close);
   });
+  // A benchmark that died (or was interrupted) must not leave its server running.
+  process.on('disconnect', () => {
+    process.exit(0);
+  });
   send({ type: 'ready', url });
 }
 
