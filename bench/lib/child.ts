@@ -1,7 +1,7 @@
 /**
  * The measured side of a benchmark, run as its own process by `server.ts`:
- * `tsx bench/lib/child.ts <receiver|bare|sink> [recordingsDir [flushIntervalMs]]`. It listens on 127.0.0.1 port 0,
- * reports `ready` with its URL over IPC, and answers `mark` / `measure` with its own CPU time,
+ * `tsx bench/lib/child.ts <receiver|bare|sink> [recordingsDir [flushIntervalMs]]`. It listens on
+ * 127.0.0.1 port 0, reports `ready` with its URL over IPC, and answers `mark` / `measure` with its own CPU time,
  * event-loop delay and frame count.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
