@@ -749,8 +749,13 @@ describe('twiml strategy', () => {
     const t = setup(twiml);
     await t.accept(t.a);
     t.voice.hangUp(t.customer);
+    const before = t.ops().length;
+    const sleeps = t.clock.sleeps.length;
     const result = await t.accept(t.b, 'warm');
     expect(result.error?.code).toBe('FS_ERR_CONFERENCE_NOT_FOUND');
+    // Looked for, bounded: the customer may still be on their way from the queue.
+    expect(t.ops().slice(before)).toEqual(Array<string>(6).fill('fetchParticipant'));
+    expect(t.clock.sleeps.slice(sleeps)).toEqual(Array<number>(5).fill(200));
     expect(t.voice.requests.filter((r) => r.op === 'updateCallTwiml')).toHaveLength(1);
     // Only the hang-up callback ends the call's segments.
     expect((await t.segments()).map((s) => s.state)).toEqual(['active', 'active']);

@@ -4,7 +4,7 @@
  * Why `rest` is the default: docs/decisions/0001-rest-streams-by-default.md.
  */
 import type { ControllerConfig } from './config.js';
-import { createFsError, type FsError } from './errors.js';
+import { createFsError, isFsError, type FsError } from './errors.js';
 import type { Segment, SegmentStream, StrategyName } from './model.js';
 import type { Clock, Logger, VoicePort } from './ports.js';
 import { classifyVoiceError, isVoiceApiError } from './ports.js';
@@ -181,10 +181,32 @@ export function createTwimlStrategy(deps: StrategyDeps): StreamStrategy {
     ];
   }
 
+  /**
+   * Finds the task's conference and protects the customer in it. TaskRouter may report the
+   * reservation accepted before Flex has moved the customer from the queue into the conference,
+   * so a conference or participant not found yet is read again, bounded by the same polls as the
+   * protection (`protect.maxPolls` × `protect.pollIntervalMs`). Never redirects a customer who is
+   * not in it: that would pull them out of the queue.
+   */
+  async function protectWhenJoined(
+    segment: Segment,
+  ): Promise<{ conferenceSid: string; wasHeld: boolean }> {
+    for (let poll = 0; ; poll += 1) {
+      try {
+        const conferenceSid = await conferenceOf(segment);
+        return { conferenceSid, wasHeld: await protect(conferenceSid, segment.customerCallSid) };
+      } catch (error) {
+        if (!isFsError(error, 'FS_ERR_CONFERENCE_NOT_FOUND') || poll >= config.protect.maxPolls) {
+          throw error;
+        }
+        await clock.sleep(config.protect.pollIntervalMs);
+      }
+    }
+  }
+
   async function redirect(segment: Segment, twiml: string): Promise<FsError[]> {
     const callSid = segment.customerCallSid;
-    const conferenceSid = await conferenceOf(segment);
-    const wasHeld = await protect(conferenceSid, callSid);
+    const { conferenceSid, wasHeld } = await protectWhenJoined(segment);
     await retry('redirect call', () => voice.updateCallTwiml(callSid, twiml));
     return wasHeld ? rehold(conferenceSid, callSid) : [];
   }
@@ -208,7 +230,7 @@ export function createTwimlStrategy(deps: StrategyDeps): StreamStrategy {
       return { warnings: await redirect(segment, twiml) };
     },
     async prepareTransfer(segment) {
-      await protect(await conferenceOf(segment), segment.customerCallSid);
+      await protectWhenJoined(segment);
       return 'protected';
     },
   };

@@ -177,6 +177,60 @@ describe('twiml strategy through the service', () => {
       'in-progress',
     );
   });
+
+  it('waits (bounded) for the customer to reach the task conference when accepted comes first', async () => {
+    const { emu } = world;
+    const taskSid = sid('WT');
+    // Still waiting in the queue when TaskRouter reports the reservation accepted.
+    const { callSid: customerCallSid } = await emu.placeInboundCall({
+      from: '+15550001001',
+      to: '+15550002002',
+      twiml: '<Response><Pause length="30"/></Response>',
+    });
+    await waitFor(
+      () => emu.state().calls.find((c) => c.sid === customerCallSid)?.status,
+      (status) => status === 'in-progress',
+      'the customer call to be answered',
+    );
+    const ids = {
+      taskSid,
+      reservationSid: sid('WR'),
+      workerSid: world.workers.alice,
+      customerCallSid,
+    };
+    const since = emu.events().at(-1)?.seq ?? 0;
+    await send(world, 'reservation.accepted', ids);
+    // The controller has looked for the conference before anyone is in it.
+    await waitFor(
+      () => emu.events(since),
+      (events) =>
+        events.some((e) => e.type === 'rest.request' && field(e, 'operation') === 'ListConference'),
+      'the controller to look for the conference',
+    );
+    const dial = `<Response><Dial><Conference endConferenceOnExit="true">${taskSid}</Conference></Dial></Response>`;
+    await emu.placeInboundCall({
+      from: 'client:alice',
+      to: '+15550002002',
+      twiml: `<Response><Dial><Conference>${taskSid}</Conference></Dial></Response>`,
+    });
+    const client = twilio(emu.accountSid, emu.authToken, {
+      httpClient: emulatorHttpClient(emu.url),
+    });
+    await client.calls(customerCallSid).update({ twiml: dial });
+    const segments = await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) => s[0]?.streams[0]?.state === 'streaming',
+      'the stream once the customer joined',
+      12_000,
+    );
+    expect(segments[0]?.errors).toEqual([]);
+    expect(
+      emu
+        .state()
+        .conferences.find((c) => c.friendlyName === taskSid)
+        ?.participants.map((p) => p.callSid),
+    ).toContain(customerCallSid);
+  });
 });
 
 describe('worker leg with rest', () => {
