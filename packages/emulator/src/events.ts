@@ -26,7 +26,11 @@ export type EmulatorEventType =
   | 'stream.error'
   | 'stream.refused'
   | 'webhook'
-  | 'control';
+  | 'control'
+  | 'taskrouter.event'
+  | 'taskrouter.worker'
+  | 'taskrouter.error'
+  | 'flex.action';
 
 /** One entry of the event log. */
 export interface EmulatorEvent {
@@ -38,7 +42,14 @@ export interface EmulatorEvent {
 }
 
 /** Event types a person running the emulator wants to see at `info` level; the rest log at `debug`. */
-const INFO_PREFIXES = ['call.status', 'conference.', 'stream.', 'twiml.error'];
+const INFO_PREFIXES = [
+  'call.status',
+  'conference.',
+  'stream.',
+  'twiml.error',
+  'taskrouter.',
+  'flex.',
+];
 
 /** Where the log also writes each event (a pino logger fits). */
 export interface EventSink {

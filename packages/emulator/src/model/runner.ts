@@ -180,8 +180,9 @@ async function execute(
       return 'next';
     }
     case 'Enqueue':
-      // Step 1 keeps Enqueue simple: the call waits in the named queue hearing wait music until it
-      // is redirected or hangs up (TaskRouter arrives in step 3).
+      // The call waits in the queue hearing wait music until it is redirected, hangs up, or is
+      // bridged into a conference (TaskRouter: `<Enqueue workflowSid>` makes a task, see
+      // src/taskrouter/model.ts); after that conference the TwiML goes on after `<Enqueue>`.
       call.activity = { kind: 'queue', queueName: verb.queueName, silent: verb.waitUrl === '' };
       while (current() && isQueued(call)) await model.wait(call, null);
       return 'next';
