@@ -637,6 +637,223 @@ describe('rest, customer leg, both_tracks (defaults)', () => {
     expect(after).toHaveLength(2);
   });
 
+  it('answers bad input on every endpoint with a 4xx and a stable code, and changes nothing', async () => {
+    const { customerCallSid, taskSid } = await callInConference(world.emu);
+    const a = {
+      taskSid,
+      reservationSid: sid('WR'),
+      workerSid: world.workers.alice,
+      customerCallSid,
+    };
+    await send(world, 'reservation.accepted', a);
+    const [live] = await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) => s[0]?.streams[0]?.state === 'streaming',
+      'A streaming',
+    );
+    const snapshot = () =>
+      Promise.all([
+        segmentsOf(world, customerCallSid),
+        world.emu
+          .state()
+          .streams.filter((t) => t.callSid === customerCallSid)
+          .map((t) => [t.sid, t.name, t.status]),
+        world.emu.state().conferences.find((c) => c.friendlyName === taskSid),
+      ]);
+    const before = await snapshot();
+    const restBefore = ofType(world, 'rest.request').length;
+    const wrapup = reservationEvent('reservation.wrapup', a, world.emu.accountSid);
+    const stopped = {
+      AccountSid: world.emu.accountSid,
+      CallSid: customerCallSid,
+      StreamSid: live?.streams[0]?.sid ?? '',
+      StreamName: live?.streams[0]?.name ?? '',
+      StreamEvent: 'stream-stopped',
+      Timestamp: new Date().toISOString(),
+    };
+    const raw = (path: string, type: string, body: string, token = 'token-alice') =>
+      fetch(world.service.url + path, {
+        method: 'POST',
+        headers: { 'Content-Type': type, Authorization: `Bearer ${token}` },
+        body,
+      });
+    const mine = { reservationSid: a.reservationSid };
+    const cases: [string, Promise<Response>, number, string][] = [
+      [
+        'TaskRouter event signed with another token',
+        postSigned(world, EVENTS, wrapup, { authToken: 'not-the-auth-token' }),
+        403,
+        'FS_ERR_BAD_SIGNATURE',
+      ],
+      [
+        'TaskRouter event without a signature',
+        postSigned(world, EVENTS, wrapup, { signature: '' }),
+        403,
+        'FS_ERR_BAD_SIGNATURE',
+      ],
+      [
+        'stream status with a forged signature',
+        postSigned(world, '/v1/streams/status', stopped, { signature: 'AAAA' }),
+        403,
+        'FS_ERR_BAD_SIGNATURE',
+      ],
+      [
+        'signed TaskRouter event with a malformed SID',
+        postSigned(world, EVENTS, { ...wrapup, ReservationSid: 'WR123' }),
+        400,
+        'FS_ERR_INVALID_INPUT',
+      ],
+      [
+        'signed stream status with an unknown StreamEvent',
+        postSigned(world, '/v1/streams/status', { ...stopped, StreamEvent: 'stream-paused' }),
+        400,
+        'FS_ERR_INVALID_INPUT',
+      ],
+      [
+        'plugin JSON that does not parse',
+        raw('/v1/plugin/segments/stop', 'application/json', '{"reservationSid":'),
+        400,
+        'FS_ERR_MALFORMED_BODY',
+      ],
+      [
+        'plugin form with a malformed SID',
+        raw('/v1/plugin/segments/pause', 'application/x-www-form-urlencoded', 'reservationSid=x'),
+        400,
+        'FS_ERR_MALFORMED_BODY',
+      ],
+      [
+        'plugin body of an unsupported type',
+        raw('/v1/plugin/segments/stop', 'text/plain', a.reservationSid),
+        400,
+        'FS_ERR_MALFORMED_BODY',
+      ],
+      [
+        'plugin JSON array',
+        raw('/v1/plugin/segments/stop', 'application/json', '[1,2]'),
+        400,
+        'FS_ERR_MALFORMED_BODY',
+      ],
+      [
+        'an unknown reservation',
+        plugin(world, 'pause', { reservationSid: sid('WR') }, 'token-alice'),
+        404,
+        'FS_ERR_SEGMENT_NOT_FOUND',
+      ],
+      ['a refused token', plugin(world, 'stop', mine, 'token-nobody'), 401, 'FS_ERR_BAD_TOKEN'],
+      ['an expired token', plugin(world, 'stop', mine, 'expired'), 401, 'FS_ERR_TOKEN_EXPIRED'],
+      [
+        'a Flex user who is not a worker',
+        plugin(world, 'stop', mine, 'token-supervisor'),
+        403,
+        'FS_ERR_NOT_A_WORKER',
+      ],
+      ...(['stop', 'pause', 'resume', 'prepare-transfer'] as const).map(
+        (action): [string, Promise<Response>, number, string] => [
+          `another worker's ${action}`,
+          plugin(world, action, mine, 'token-bob'),
+          403,
+          'FS_ERR_NOT_SEGMENT_OWNER',
+        ],
+      ),
+      [
+        "another worker's start of the same reservation",
+        plugin(world, 'start', { ...mine, taskSid, customerCallSid }, 'token-bob'),
+        403,
+        'FS_ERR_NOT_SEGMENT_OWNER',
+      ],
+    ];
+    for (const [what, answer, status, code] of cases) {
+      const response = await answer;
+      const body = (await response.json()) as { error?: { code?: string; message?: string } };
+      expect([what, response.status, body.error?.code]).toEqual([what, status, code]);
+      expect(body.error?.message?.length ?? 0).toBeGreaterThan(10);
+    }
+    const malformedCall = await fetch(`${world.service.url}/v1/calls/CA-not-a-sid`);
+    expect(malformedCall.status).toBe(400);
+    const unknownCall = await fetch(`${world.service.url}/v1/calls/${sid('CA')}`);
+    expect(((await unknownCall.json()) as { error: { code: string } }).error.code).toBe(
+      'FS_ERR_CALL_NOT_FOUND',
+    );
+    // A signed status callback for a stream that is not ours is accepted and ignored.
+    const foreign = await postSigned(world, '/v1/streams/status', {
+      ...stopped,
+      StreamSid: sid('MZ'),
+      StreamName: 'someone-else',
+    });
+    expect(foreign.status).toBe(204);
+    expect(await snapshot()).toEqual(before);
+    expect(ofType(world, 'rest.request').length).toBe(restBefore);
+  });
+
+  it('keeps every pause on the segment (who, when, how long) and resumes on a continuation', async () => {
+    const { customerCallSid, taskSid } = await callInConference(world.emu);
+    const reservationSid = sid('WR');
+    await plugin(world, 'start', { reservationSid, taskSid, customerCallSid }, 'token-alice');
+    await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) => s[0]?.streams[0]?.state === 'streaming',
+      'the first run',
+    );
+    const pause = { reservationSid, reason: 'card number', idempotencyKey: 'pause-1' };
+    expect((await plugin(world, 'pause', pause, 'token-alice')).status).toBe(200);
+    await waitFor(
+      () => world.emu.state().streams.filter((t) => t.callSid === customerCallSid),
+      (t) => t[0]?.status === 'stopped',
+      'the paused run to stop',
+    );
+    // The pause lasts at least 300 ms, so its recorded duration can be checked.
+    const at = Date.now();
+    await waitFor(
+      () => Date.now() - at,
+      (ms) => ms >= 300,
+      '300 ms of pause',
+    );
+    const resume = { reservationSid, idempotencyKey: 'resume-1' };
+    expect((await plugin(world, 'resume', resume, 'token-alice')).status).toBe(200);
+    // Replays of both requests change nothing.
+    const replays = await Promise.all([
+      plugin(world, 'pause', pause, 'token-alice'),
+      plugin(world, 'resume', resume, 'token-alice'),
+    ]);
+    for (const replay of replays) {
+      expect(((await replay.json()) as { outcome: string }).outcome).toBe('duplicate');
+    }
+    const [segment] = await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) => s[0]?.streams[1]?.state === 'streaming',
+      'the continuation',
+    );
+    expect(segment?.pauses).toHaveLength(1);
+    const [record] = segment?.pauses ?? [];
+    expect(record).toMatchObject({
+      state: 'closed',
+      by: world.workers.alice,
+      reason: 'card number',
+      pauseKey: 'pause-1',
+      resumeKey: 'resume-1',
+    });
+    expect(record?.durationMs).toBe((record?.endedAt ?? 0) - (record?.startedAt ?? 0));
+    expect(record?.durationMs).toBeGreaterThanOrEqual(300);
+    expect(segment?.streams.map((t) => [t.continuation, t.stopReason])).toEqual([
+      [0, 'paused'],
+      [1, null],
+    ]);
+    const emuStreams = world.emu.state().streams.filter((t) => t.callSid === customerCallSid);
+    expect(emuStreams.map((t) => [t.name, t.status])).toEqual([
+      [`fs-${reservationSid}-0`, 'stopped'],
+      [`fs-${reservationSid}-1`, 'in-progress'],
+    ]);
+    const second = await waitFor(
+      () => world.received.started.find((e) => e.streamSid === segment?.streams[1]?.sid),
+      (e) => e !== undefined,
+      'the receiver to see the continuation',
+    );
+    expect(second?.customParameters).toMatchObject({ continuation: '1', reservationSid });
+    const metrics = await (await fetch(`${world.service.url}/metrics`)).text();
+    expect(metrics).toMatch(/use_case="pause",outcome="applied"} [1-9]/);
+    expect(metrics).toMatch(/use_case="pause",outcome="duplicate"} [1-9]/);
+  });
+
   it('each segment has exactly its stream for exactly its time (± 200 ms)', async () => {
     const { customerCallSid, taskSid } = await callInConference(world.emu);
     const a = {
