@@ -651,15 +651,14 @@ describe('rest, customer leg, both_tracks (defaults)', () => {
       (s) => s[0]?.streams[0]?.state === 'streaming',
       'A streaming',
     );
-    const snapshot = () =>
-      Promise.all([
-        segmentsOf(world, customerCallSid),
-        world.emu
-          .state()
-          .streams.filter((t) => t.callSid === customerCallSid)
-          .map((t) => [t.sid, t.name, t.status]),
-        world.emu.state().conferences.find((c) => c.friendlyName === taskSid),
-      ]);
+    const snapshot = async () => ({
+      segments: await segmentsOf(world, customerCallSid),
+      streams: world.emu
+        .state()
+        .streams.filter((t) => t.callSid === customerCallSid)
+        .map((t) => [t.sid, t.name, t.status]),
+      conference: world.emu.state().conferences.find((c) => c.friendlyName === taskSid),
+    });
     const before = await snapshot();
     const restBefore = ofType(world, 'rest.request').length;
     const wrapup = reservationEvent('reservation.wrapup', a, world.emu.accountSid);
