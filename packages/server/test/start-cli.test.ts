@@ -83,7 +83,7 @@ async function waitFor<T>(
 }
 
 describe('flex-streams start', () => {
-  it('runs the emulator and the receiver together: a played call is recorded, SIGTERM exits 0', async () => {
+  it('runs controller, receiver and emulator: a played call and a Flex call are recorded, SIGTERM exits 0', async () => {
     const recordings = await mkdtemp(join(tmpdir(), 'fs-start-'));
     const data = await mkdtemp(join(tmpdir(), 'fs-start-data-'));
     dirs.push(recordings, data);
@@ -138,6 +138,64 @@ describe('flex-streams start', () => {
     expect(sidecar.durationMs).toBeGreaterThan(800);
     const files = await readdir(join(recordings, callSid));
     expect(files.some((f) => f.endsWith('.wav'))).toBe(true);
+
+    // The product path: a customer calls the contact center, alice accepts, and the controller —
+    // told by the workspace's event callback — starts her stream; wrap-up stops it.
+    const control = async (path: string, body?: unknown): Promise<unknown> => {
+      const response = await fetch(`${listening.emulator.url}/_emulator/${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      expect(response.ok, `${path}: ${response.status} ${await response.clone().text()}`).toBe(
+        true,
+      );
+      return response.json();
+    };
+    interface TaskRouterView {
+      workers: { sid: string; friendlyName: string }[];
+      reservations: { sid: string; workerSid: string; status: string }[];
+    }
+    const queued = (await control('queued-calls', {
+      from: '+15550100003',
+      to: '+15550100004',
+    })) as {
+      callSid: string;
+    };
+    const alice = ((await control('taskrouter')) as TaskRouterView).workers.find(
+      (w) => w.friendlyName === 'alice',
+    );
+    expect(alice).toBeDefined();
+    const reservation = await waitFor('a reservation for alice', async () =>
+      ((await control('taskrouter')) as TaskRouterView).reservations.find(
+        (r) => r.workerSid === alice?.sid && r.status === 'pending',
+      ),
+    );
+    await control(`reservations/${reservation.sid}/accept`, { workerSid: alice?.sid });
+    const streamName = `fs-${reservation.sid}-0`;
+    interface StreamView {
+      name: string | null;
+      callSid: string;
+      status: string;
+    }
+    const streamOf = async (): Promise<StreamView | undefined> =>
+      ((await control('state')) as { streams: StreamView[] }).streams.find(
+        (st) => st.name === streamName,
+      );
+    const started = await waitFor("the controller to start alice's stream", async () => {
+      const stream = await streamOf();
+      return stream?.status === 'in-progress' ? stream : undefined;
+    });
+    expect(started.callSid).toBe(queued.callSid);
+    await control(`reservations/${reservation.sid}/wrapup`, { workerSid: alice?.sid });
+    await waitFor("the controller to stop alice's stream", async () =>
+      (await streamOf())?.status === 'stopped' ? true : undefined,
+    );
+    const recorded = await waitFor("alice's recording", async () => {
+      const files = await readdir(join(recordings, queued.callSid)).catch((): string[] => []);
+      return files.includes(`${streamName}.wav`) ? files : undefined;
+    });
+    expect(recorded).toContain(`${streamName}.json`);
 
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     child.kill('SIGTERM');

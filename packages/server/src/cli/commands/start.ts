@@ -10,6 +10,7 @@ import {
   type Environment,
   type ServiceConfig,
 } from '../../config.js';
+import { TASKROUTER_EVENTS_PATH } from '../../service/app.js';
 import { startService, type RunningService } from '../../service/start.js';
 import { UsageError, untilStopSignal, type Command } from '../command.js';
 import { parseFlags, parsePort, stderrLogger } from '../options.js';
@@ -17,6 +18,8 @@ import { parseFlags, parsePort, stderrLogger } from '../options.js';
 const DEFAULT_EMULATOR_PORT = 4010;
 const DEFAULT_RECEIVER_PORT = 4011;
 const DEFAULT_CONTROLLER_PORT = 4012;
+/** Agents the emulator starts with (Available, in the "Everyone" queue), so a call finds someone. */
+const DEMO_AGENTS = ['alice', 'bob'] as const;
 
 const usage = `Usage: flex-streams start [options]
 
@@ -86,9 +89,18 @@ function guide(
       `<Response><Start><Stream url=\\"${receiverUrl}\\" track=\\"both_tracks\\" name=\\"hello\\"/></Start>` +
       `<Say>Hello from the flex-streams emulator</Say><Pause length=\\"2\\"/></Response>`;
     lines.push(
-      `  Twilio emulator   ${emulatorUrl}   (REST API 2010-04-01, control API under /_emulator/)`,
+      `  Twilio emulator   ${emulatorUrl}   (REST API 2010-04-01, TaskRouter, control API under /_emulator/)`,
+      `  Agents            ${DEMO_AGENTS.join(', ')} (Available; the workspace sends its events to the controller)`,
       '',
-      'Play a call that streams both tracks into the receiver for a few seconds:',
+      'Call the contact center: the call is queued, a reservation goes to an agent, and accepting it',
+      "(POST /_emulator/reservations/{WR…}/accept with the agent's workerSid, see",
+      "packages/emulator/README.md) makes the controller start that agent's stream:",
+      '',
+      `  curl -s ${emulatorUrl}/_emulator/queued-calls -H 'content-type: application/json' \\`,
+      `    -d '{"from":"+15550100001","to":"+15550100002"}'`,
+      `  curl -s ${emulatorUrl}/_emulator/taskrouter     # reservations, workers, tasks`,
+      '',
+      'Or play a call that streams both tracks straight into the receiver for a few seconds:',
       '',
       `  curl -s ${emulatorUrl}/_emulator/calls -H 'content-type: application/json' \\`,
       `    -d '{"from":"+15550100001","to":"+15550100002","twiml":"${twiml}"}'`,
@@ -219,6 +231,16 @@ export const startCommand: Command = {
         logger: logger.child({ component: 'controller' }),
         registry: receiver.registry,
       });
+      if (emulator !== undefined) {
+        // What an operator does once in the Twilio console: point the workspace's
+        // EventCallbackUrl at the controller, and have agents to take calls.
+        emulator.taskrouter.updateWorkspace({
+          eventCallbackUrl: `${config.publicUrl}${TASKROUTER_EVENTS_PATH}`,
+        });
+        for (const friendlyName of DEMO_AGENTS) {
+          emulator.taskrouter.createWorker({ friendlyName, activity: 'Available' });
+        }
+      }
     } catch (error) {
       await closeAll(logger, [emulator, receiver, service]);
       if (isReceiverError(error) && error.code === 'FS_RCV_INVALID_OPTIONS') {
