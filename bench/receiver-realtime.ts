@@ -109,6 +109,7 @@ export const receiverRealtime: Benchmark = {
         'ratio = receiver CPU per frame / baseline CPU per frame under the same paced load.',
         'eld = event-loop delay of the server process (monitorEventLoopDelay, less its 2 ms sampling interval).',
         'anomalies are summed from every final sidecar; a healthy machine shows 0.',
+        'an eld p99 of hundreds of ms means the process waited for a core (a busy machine): its CPU figures then understate the cost.',
       ],
     };
   },
