@@ -231,3 +231,67 @@ describe('Flex token validation (POST /v1/Accounts/{AccountSid}/Tokens/validate)
     expect(((await unknownWorker.json()) as { code: string }).code).toBe('EMU_ERR_UNKNOWN_WORKER');
   });
 });
+
+describe('the control API for the workspace and workers', () => {
+  it('sets the EventCallbackUrl and filter; wrap-up by the agent ends the call (its flag); activity changes route waiting tasks', async () => {
+    const other = await startWebhookServer();
+    try {
+      const bad = await fetch(`${emu.url}/_emulator/workspace`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ eventCallbackUrl: 'nope' }),
+      });
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { code: string }).code).toBe('EMU_ERR_BAD_REQUEST');
+      const set = await ok(emu, 'workspace', {
+        eventCallbackUrl: `${other.url}/cb`,
+        eventsFilter: '',
+      });
+      expect(set).toMatchObject({ event_callback_url: `${other.url}/cb`, events_filter: null });
+
+      const a = await ok(emu, 'workers', {
+        friendlyName: 'wrap-a',
+        queues: ['wrap'],
+        activity: 'Offline',
+      });
+      const aSid = String(a.sid);
+      const { callSid, taskSid } = await queuedCall(emu, 'wrap');
+      // Nobody is Available: the task waits; going Available routes it.
+      expect(emu.state().taskrouter.tasks.find((t) => t.sid === taskSid)?.status).toBe('pending');
+      await ok(emu, `workers/${aSid}/activity`, { activity: 'Available' });
+      const rA = await pendingReservation(emu, taskSid, aSid);
+      await ok(emu, `reservations/${rA}/accept`, { workerSid: aSid });
+      // Wrap-up kicks the agent's leg; alone with the customer its endConferenceOnExit is true, so the
+      // conference ends and the customer's call with it (facts §4 conference rules).
+      const wrapped = await ok(emu, `reservations/${rA}/wrapup`, { workerSid: aSid });
+      expect(wrapped).toMatchObject({ status: 'wrapping', taskStatus: 'wrapping' });
+      await waitFor(
+        () => emu.state().calls.find((c) => c.sid === callSid)?.status,
+        (s) => s === 'completed',
+        'the customer call to end',
+      );
+      await ok(emu, `reservations/${rA}/complete`, { workerSid: aSid });
+      await emu.taskrouter.idle();
+      const types = other.received
+        .filter((w) => w.params.TaskSid === taskSid)
+        .map((w) => w.params.EventType);
+      expect(types).toEqual([
+        'task.created',
+        'reservation.created',
+        'reservation.accepted',
+        'task.updated',
+        'reservation.wrapup',
+        'task.wrapup',
+        'reservation.completed',
+        'task.completed',
+      ]);
+      expect(
+        other.received.some(
+          (w) => w.params.EventType === 'worker.activity.update' && w.params.WorkerSid === aSid,
+        ),
+      ).toBe(true);
+    } finally {
+      await other.close();
+    }
+  });
+});

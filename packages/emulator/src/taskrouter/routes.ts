@@ -288,6 +288,31 @@ function registerDeskRoutes(
   );
 
   app.post(
+    '/_emulator/workspace',
+    { config: { operation: 'ControlUpdateWorkspace' } },
+    (request) => {
+      const body = json(request);
+      const eventCallbackUrl = body.eventCallbackUrl;
+      const eventsFilter = body.eventsFilter;
+      if (eventCallbackUrl !== undefined && typeof eventCallbackUrl !== 'string')
+        throw bad('eventCallbackUrl must be a string ("" removes it)');
+      if (
+        typeof eventCallbackUrl === 'string' &&
+        eventCallbackUrl !== '' &&
+        !URL.canParse(eventCallbackUrl)
+      )
+        throw bad(`eventCallbackUrl is not a URL: ${eventCallbackUrl}`);
+      if (eventsFilter !== undefined && typeof eventsFilter !== 'string')
+        throw bad('eventsFilter must be a comma-separated string ("" sends every event)');
+      model.updateWorkspace({
+        ...(eventCallbackUrl === undefined ? {} : { eventCallbackUrl }),
+        ...(eventsFilter === undefined ? {} : { eventsFilter }),
+      });
+      return workspaceJson(model, accountSid);
+    },
+  );
+
+  app.post(
     '/_emulator/workers',
     { config: { operation: 'ControlCreateWorker' } },
     (request, reply) => {
