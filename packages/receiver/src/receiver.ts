@@ -116,6 +116,16 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     socket.on('error', (error) => {
       logger.debug({ err: error }, 'socket error during upgrade');
     });
+    try {
+      handleUpgrade(req, socket, head);
+    } catch (error) {
+      // Nothing a peer sends in an upgrade may take the process (and every stream) down.
+      logger.error({ err: error, url: req.url }, 'an upgrade failed unexpectedly; answered 400');
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    }
+  });
+
+  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (closing) {
       socket.end(
@@ -137,9 +147,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       // Twilio signs the URL it was given (wss://…, no query, so no params): twilio-facts §1.
       const token = o.authToken;
       const signedUrls = signatureUrls(o.publicUrl, req, url);
-      if (
-        !signedUrls.some((candidate) => twilio.validateRequest(token, signature, candidate, {}))
-      ) {
+      if (!signedUrls.some((candidate) => isSignedOver(token, signature, candidate))) {
         reject(socket, 403, 'bad-signature', req);
         return;
       }
@@ -147,7 +155,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     wss.handleUpgrade(req, socket, head, (ws) => {
       accept(ws, req);
     });
-  });
+  };
 
   const accept = (ws: WebSocket, req: IncomingMessage): void => {
     const session = new MediaStreamSession(
@@ -304,7 +312,20 @@ function signatureUrls(
   const target = req.url ?? '/';
   const fromRequest =
     host === undefined || host === '' ? [] : [`wss://${host}${target}`, `ws://${host}${target}`];
-  return [...fromRequest, ownUrl];
+  // The Host header is the peer's to write: a value that makes no URL is simply not a candidate.
+  return [...fromRequest.filter((candidate) => URL.canParse(candidate)), ownUrl];
+}
+
+/**
+ * `twilio.validateRequest`, which throws (`new URL`) on a URL it cannot parse: an upgrade must
+ * never be able to throw in the server's upgrade handler, which would take the process down.
+ */
+function isSignedOver(authToken: string, signature: string, url: string): boolean {
+  try {
+    return twilio.validateRequest(authToken, signature, url, {});
+  } catch {
+    return false;
+  }
 }
 
 /** `EADDRINUSE`, `EACCES`…: the code and message of a system error, for a person. */

@@ -1,5 +1,6 @@
 import { twilioSignature } from '@flex-streams/emulator';
 import { readFile, readdir } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -385,6 +386,34 @@ describe('signatures against the public URL', () => {
         },
       }),
     ).rejects.toThrow('HTTP 403');
+  });
+
+  it('answers 403 to an upgrade whose Host header is no valid URL host, and keeps running', async () => {
+    await start({ authToken });
+    const { port } = new URL(receiver.url.replace(/^ws:/, 'http:'));
+    for (const host of ['[broken', 'a b', '%']) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => {
+          socket.write(
+            `GET /media HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+              `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n` +
+              `X-Twilio-Signature: AAAA\r\n\r\n`,
+          );
+        });
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        socket.on('close', () => {
+          resolve(text);
+        });
+        socket.on('error', reject);
+      });
+      expect(answer.split('\r\n')[0], host).toBe('HTTP/1.1 403 Forbidden');
+    }
+    const stream = await TestStream.connect(receiver.url, {
+      headers: { 'X-Twilio-Signature': twilioSignature(authToken, receiver.url, {}) },
+    });
+    stream.close();
+    expect((await stream.closed).code).toBe(1000);
   });
 
   it('refuses a signature computed over https:// instead of wss://, or over another host', async () => {
