@@ -139,10 +139,19 @@ describe('loadServiceConfig', () => {
       FLEX_STREAMS_STRATEGY: 'twiml',
       FLEX_STREAMS_LEG: 'worker',
       FLEX_STREAMS_STREAM_URL: 'https://not-a-websocket.example.com',
+      FLEX_STREAMS_TRACK: 'stereo',
     });
-    expect(message).toContain('controller (FLEX_STREAMS_STRATEGY');
-    expect(message).toMatch(/worker/);
-    expect(message).toMatch(/streamUrl/);
+    // Each of the core's problems is named after the variable it comes from, one per line.
+    expect(message).toMatch(
+      /\n- FLEX_STREAMS_STRATEGY \+ FLEX_STREAMS_LEG: strategy 'twiml' cannot be used with leg 'worker'/,
+    );
+    expect(message).toMatch(/\n- FLEX_STREAMS_STREAM_URL: streamUrl must use wss/);
+    expect(message).toMatch(/\n- FLEX_STREAMS_TRACK: track must be one of inbound_track/);
+    expect(message).not.toContain('invalid controller configuration');
+    // Still checked when the stream URL is missing.
+    expect(
+      problemsOf({ ...minimal, FLEX_STREAMS_STREAM_URL: undefined, FLEX_STREAMS_TRACK: 'stereo' }),
+    ).toMatch(/FLEX_STREAMS_STREAM_URL is required[\s\S]*\n- FLEX_STREAMS_TRACK: track must be/);
   });
 
   it('refuses switching off both drivers, and leaves status callbacks off without an auth token', () => {

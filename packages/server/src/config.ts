@@ -57,6 +57,30 @@ export const SERVICE_CONFIG_DEFAULTS = {
   logLevel: 'info',
 } as const;
 
+/** The variable each option of the core's controller config comes from. */
+const CONTROLLER_OPTION_VARIABLES: readonly [RegExp, string][] = [
+  [/^strategy 'twiml' cannot be used with leg/, 'FLEX_STREAMS_STRATEGY + FLEX_STREAMS_LEG'],
+  [/^strategy\b/, 'FLEX_STREAMS_STRATEGY'],
+  [/^leg\b/, 'FLEX_STREAMS_LEG'],
+  [/^track\b/, 'FLEX_STREAMS_TRACK'],
+  [/^streamUrl\b/, 'FLEX_STREAMS_STREAM_URL'],
+  [/^statusCallbackUrl\b/, 'FLEX_STREAMS_PUBLIC_URL'],
+  [/^maxStreamRestarts\b/, 'FLEX_STREAMS_MAX_STREAM_RESTARTS'],
+];
+
+/**
+ * The core reports its problems by option name, one per `- ` line; a person fixing the
+ * environment needs the variable, so each line is prefixed with the variable it comes from.
+ */
+function controllerProblems(message: string): string[] {
+  const lines = message.split('\n- ').slice(1);
+  if (lines.length === 0) return [`controller configuration: ${message}`];
+  return lines.map((line) => {
+    const variable = CONTROLLER_OPTION_VARIABLES.find(([pattern]) => pattern.test(line))?.[1];
+    return variable === undefined ? `controller configuration: ${line}` : `${variable}: ${line}`;
+  });
+}
+
 /** The path Twilio posts stream status callbacks to, under the public URL. */
 export const STREAM_STATUS_PATH = '/v1/streams/status';
 
@@ -260,29 +284,25 @@ export function loadServiceConfig(env: Environment = process.env): ServiceConfig
   }
 
   let controller: ControllerConfig | null = null;
-  if (vars.FLEX_STREAMS_STREAM_URL !== undefined) {
-    try {
-      controller = createControllerConfig({
-        streamUrl: vars.FLEX_STREAMS_STREAM_URL,
-        // Status callbacks are signed with the auth token; without it they could not be trusted.
-        statusCallbackUrl:
-          publicUrl === undefined || authToken === null ? null : publicUrl + STREAM_STATUS_PATH,
-        ...(vars.FLEX_STREAMS_STRATEGY === undefined
-          ? {}
-          : { strategy: vars.FLEX_STREAMS_STRATEGY }),
-        ...(vars.FLEX_STREAMS_LEG === undefined ? {} : { leg: vars.FLEX_STREAMS_LEG }),
-        ...(vars.FLEX_STREAMS_TRACK === undefined ? {} : { track: vars.FLEX_STREAMS_TRACK }),
-        ...(vars.FLEX_STREAMS_MAX_STREAM_RESTARTS === undefined
-          ? {}
-          : { maxStreamRestarts: vars.FLEX_STREAMS_MAX_STREAM_RESTARTS }),
-      });
-    } catch (error) {
-      if (!isFsError(error, 'FS_ERR_INVALID_CONFIG')) throw error;
-      // The core names its options; say which variable each one comes from.
-      problems.push(
-        `controller (FLEX_STREAMS_STRATEGY, _LEG, _TRACK, _STREAM_URL, _MAX_STREAM_RESTARTS): ${error.message}`,
-      );
-    }
+  try {
+    // Without a stream URL (already reported) the other controller options are still checked,
+    // against a stand-in URL, so every problem is listed at once; the result is then dropped.
+    const checked = createControllerConfig({
+      streamUrl: vars.FLEX_STREAMS_STREAM_URL ?? 'wss://stream-url.invalid/media',
+      // Status callbacks are signed with the auth token; without it they could not be trusted.
+      statusCallbackUrl:
+        publicUrl === undefined || authToken === null ? null : publicUrl + STREAM_STATUS_PATH,
+      ...(vars.FLEX_STREAMS_STRATEGY === undefined ? {} : { strategy: vars.FLEX_STREAMS_STRATEGY }),
+      ...(vars.FLEX_STREAMS_LEG === undefined ? {} : { leg: vars.FLEX_STREAMS_LEG }),
+      ...(vars.FLEX_STREAMS_TRACK === undefined ? {} : { track: vars.FLEX_STREAMS_TRACK }),
+      ...(vars.FLEX_STREAMS_MAX_STREAM_RESTARTS === undefined
+        ? {}
+        : { maxStreamRestarts: vars.FLEX_STREAMS_MAX_STREAM_RESTARTS }),
+    });
+    if (vars.FLEX_STREAMS_STREAM_URL !== undefined) controller = checked;
+  } catch (error) {
+    if (!isFsError(error, 'FS_ERR_INVALID_CONFIG')) throw error;
+    problems.push(...controllerProblems(error.message));
   }
 
   const origins = corsOrigins(vars.FLEX_STREAMS_CORS_ORIGINS, problems);
