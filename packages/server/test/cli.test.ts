@@ -28,7 +28,7 @@ describe('flex-streams CLI', () => {
     // Each command is listed with its one-line summary.
     expect(result.stderr).toMatch(/^ {2}emulator +Run the local Twilio/m);
     expect(result.stderr).toMatch(/^ {2}receiver +Record every Twilio Media Stream/m);
-    expect(result.stderr).toMatch(/^ {2}start +Run flex-streams locally/m);
+    expect(result.stderr).toMatch(/^ {2}start +Run flex-streams \(controller \+ receiver/m);
   });
 
   it('rejects an unknown command with exit code 2 and names it', async () => {
