@@ -661,6 +661,26 @@ describe('rest strategy (default)', () => {
     expect(segment?.streams[0]?.stopReason).toBe('stopped-externally');
   });
 
+  it('a repeated accept after a failed start starts the segment again, bounded by maxStreamRestarts', async () => {
+    const t = setup({ maxStreamRestarts: 1 });
+    t.voice.failNext(4, { status: 503, code: null }, 'createStream');
+    expect((await t.accept(t.a)).error?.code).toBe('FS_ERR_TWILIO_UNAVAILABLE');
+    t.voice.failNext(1, { status: 400, code: 31960 }, 'createStream');
+    const second = await t.accept(t.a);
+    expect(second).toMatchObject({ outcome: 'failed', error: { code: 'FS_ERR_TWILIO_REJECTED' } });
+    // Two failed starts, one restart allowed: the next accept is a plain duplicate.
+    const third = await t.accept(t.a);
+    expect(third.outcome).toBe('duplicate');
+    expect(t.running()).toEqual([]);
+
+    const u = setup();
+    u.voice.failNext(4, { status: 503, code: null }, 'createStream');
+    await u.accept(u.a);
+    expect((await u.accept(u.a)).outcome).toBe('applied');
+    expect(u.running()).toEqual([`fs-${u.a.reservation}-1`]);
+    expect((await u.accept(u.a)).outcome).toBe('duplicate');
+  });
+
   it('ignores status callbacks for streams that are not ours', async () => {
     const t = setup();
     const result = await t.run(

@@ -685,6 +685,24 @@ export function createStreamController(deps: ControllerDeps): StreamController {
       }
       return onCall(input.customerCallSid, async (work) => {
         const existing = work.segments.find((s) => s.reservationSid === input.reservationSid);
+        const current = existing === undefined ? undefined : currentStream(existing);
+        if (
+          existing?.state === 'active' &&
+          current?.stopReason === 'start-failed' &&
+          existing.streams.filter((t) => t.stopReason === 'start-failed').length <=
+            deps.config.maxStreamRestarts
+        ) {
+          // The start failed (Twilio unavailable after retries, or refused): a repeated accept or
+          // plugin start is the driver retrying, so the segment gets a new run (next
+          // continuation), bounded like stream-error restarts.
+          const error = await startStream(work, existing);
+          return result(
+            'applied',
+            'segment stream started again after a failed start',
+            [existing],
+            error,
+          );
+        }
         if (existing !== undefined) {
           return existing.state === 'ended'
             ? result('ignored', `segment already ended (${existing.endReason ?? 'unknown'})`, [

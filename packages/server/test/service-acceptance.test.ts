@@ -450,6 +450,47 @@ describe('Twilio errors', () => {
     expect(world.emu.state().streams.filter((s) => s.callSid === customerCallSid)).toHaveLength(1);
   });
 
+  it('gives up after the bounded retries: the run fails with FS_ERR_TWILIO_UNAVAILABLE, nothing else changes', async () => {
+    const { customerCallSid, taskSid } = await callInConference(world.emu);
+    script.push(...Array.from({ length: 4 }, () => ({ status: 503, code: 20500 })));
+    const before = flaky.createStreams;
+    const reservationSid = sid('WR');
+    const answer = await plugin(
+      world,
+      'start',
+      { reservationSid, taskSid, customerCallSid },
+      'token-alice',
+    );
+    expect(answer.status).toBe(503);
+    const body = (await answer.json()) as { error: { code: string; twilioCode?: number } };
+    expect(body.error).toMatchObject({ code: 'FS_ERR_TWILIO_UNAVAILABLE', twilioCode: 20500 });
+    expect(flaky.createStreams - before).toBe(4);
+    const [segment] = await segmentsOf(world, customerCallSid);
+    expect(segment).toMatchObject({ state: 'active' });
+    expect(segment?.streams.map((t) => [t.state, t.stopReason])).toEqual([
+      ['failed', 'start-failed'],
+    ]);
+    expect(world.emu.state().streams.filter((t) => t.callSid === customerCallSid)).toEqual([]);
+    expect(world.emu.state().calls.find((c) => c.sid === customerCallSid)?.status).toBe(
+      'in-progress',
+    );
+    // The plugin retries its start once Twilio is back: the segment gets its stream.
+    const retried = await plugin(
+      world,
+      'start',
+      { reservationSid, taskSid, customerCallSid },
+      'token-alice',
+    );
+    expect(retried.status).toBe(200);
+    expect(((await retried.json()) as { outcome: string }).outcome).toBe('applied');
+    const [healed] = await waitFor(
+      () => segmentsOf(world, customerCallSid),
+      (s) => s[0]?.streams[1]?.state === 'streaming',
+      'the second run to stream',
+    );
+    expect(healed?.streams.map((t) => t.continuation)).toEqual([0, 1]);
+  });
+
   it('ends the segments of a call that already ended (21220), and the service goes on', async () => {
     const { customerCallSid, taskSid } = await callInConference(world.emu);
     await world.emu.hangup(customerCallSid);
