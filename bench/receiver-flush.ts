@@ -5,7 +5,7 @@
  * the default and a long interval; the baseline is the default (500 ms), measured in the same run.
  */
 import { round as roundTo, type BenchResult, type Benchmark, type Row } from './lib/report.js';
-import { realtime, sum, type Run } from './receiver-realtime.js';
+import { isStarved, realtime, sum, type Run } from './receiver-realtime.js';
 
 const STREAMS = 200;
 const SECONDS = 5;
@@ -46,6 +46,7 @@ export const receiverFlush: Benchmark = {
       'cpu µs/frame': roundTo(cpuPerFrame(r), 2),
       'vs default': roundTo(cpuPerFrame(r) / cpuPerFrame(base), 2),
       'eld p99 ms': roundTo(r.run.m.eldP99Ms, 2),
+      starved: isStarved(r.run.m),
       anomalies: sum(
         r.run.outcomes,
         (o) => o.gaps + o.late + o.duplicates + o.overlaps + o.overflows,
