@@ -11,17 +11,20 @@ export interface WorkspaceRecord {
   dateUpdated: Date;
 }
 
+/** A worker activity (`WA…`); `available` says whether it takes reservations. */
 export interface ActivityRecord {
   readonly sid: string;
   readonly name: ActivityName;
   readonly available: boolean;
 }
 
+/** A task queue (`WQ…`), known by its friendly name. */
 export interface QueueRecord {
   readonly sid: string;
   readonly friendlyName: string;
 }
 
+/** The workspace's one workflow (`WW…`). */
 export interface WorkflowRecord {
   readonly sid: string;
   readonly friendlyName: string;
@@ -29,6 +32,7 @@ export interface WorkflowRecord {
   readonly reservationTimeoutS: number;
 }
 
+/** A worker (`WK…`): a Flex agent with its own voice. */
 export interface WorkerRecord {
   readonly sid: string;
   readonly friendlyName: string;
@@ -60,6 +64,7 @@ export interface TransferRecord {
   dateUpdated: Date;
 }
 
+/** A voice task (`WT…`) made by `<Enqueue workflowSid>`. */
 export interface TaskRecord {
   readonly sid: string;
   status: TaskStatus;
@@ -80,6 +85,7 @@ export interface TaskRecord {
   readonly transfers: TransferRecord[];
 }
 
+/** A reservation (`WR…`): the offer of a task to one worker. */
 export interface ReservationRecord {
   readonly sid: string;
   readonly taskSid: string;
