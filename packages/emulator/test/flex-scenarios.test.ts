@@ -470,6 +470,77 @@ describe('the customer hangs up mid-transfer', () => {
   });
 });
 
+describe('agents hanging up', () => {
+  it('A hangs up during a warm transfer: its flag is false, the call goes on with B; B alone hangs up, the call ends', async () => {
+    const a = await worker(emu, 'hang-a', 'hang');
+    const b = await worker(emu, 'hang-b', 'hang');
+    const { callSid: customer, taskSid } = await queuedCall(emu, 'hang');
+    await ok(emu, `reservations/${await pendingReservation(emu, taskSid, a)}/accept`, {
+      workerSid: a,
+    });
+    const t = await ok(emu, `tasks/${taskSid}/transfer`, { workerSid: a, to: b, mode: 'WARM' });
+    await ok(emu, `reservations/${String(t.reservationSid)}/accept`, { workerSid: b });
+    const legB = legOf(emu, taskSid, b);
+    await ok(emu, `tasks/${taskSid}/hangup`, { party: a });
+    // Three live participants made both flags false (Flex), so A leaving ends nothing
+    // (facts §4: only an endConferenceOnExit participant ends the conference); then B's flag is
+    // true again (≤ 2 live participants), and A's reservation wraps up.
+    await waitFor(
+      () => members(emu, taskSid),
+      (m) => m.length === 2 && m.every((p) => p.endConferenceOnExit),
+      'B flag true',
+    );
+    expectMembers(taskSid, [
+      { callSid: customer, hold: true, endConferenceOnExit: true },
+      { callSid: legB, hold: false, endConferenceOnExit: true },
+    ]);
+    expect(reservationStatuses(emu, taskSid)).toEqual({ [a]: 'wrapping', [b]: 'accepted' });
+    expect(emu.state().taskrouter.tasks.find((x) => x.sid === taskSid)?.status).toBe('assigned');
+    await ok(emu, `tasks/${taskSid}/hangup`, { party: b });
+    await waitFor(
+      () => emu.state().calls.find((c) => c.sid === customer)?.status,
+      (s) => s === 'completed',
+      'the customer call to end',
+    );
+    expect(emu.state().conferences.find((c) => c.friendlyName === taskSid)).toMatchObject({
+      status: 'completed',
+      reasonConferenceEnded: 'participant-with-end-conference-on-exit-left',
+      callSidEndingConference: legB,
+    });
+    expect(reservationStatuses(emu, taskSid)).toEqual({ [a]: 'wrapping', [b]: 'wrapping' });
+    expect(emu.state().taskrouter.tasks.find((x) => x.sid === taskSid)?.status).toBe('wrapping');
+  });
+
+  it('the customer hangs up while held alone during a cold transfer: the target reservation is canceled', async () => {
+    const a = await worker(emu, 'coldhang-a', 'coldhang');
+    const b = await worker(emu, 'coldhang-b', 'coldhang');
+    const { taskSid } = await queuedCall(emu, 'coldhang');
+    await ok(emu, `reservations/${await pendingReservation(emu, taskSid, a)}/accept`, {
+      workerSid: a,
+    });
+    await ok(emu, `tasks/${taskSid}/transfer`, { workerSid: a, to: b, mode: 'COLD' });
+    await ok(emu, `tasks/${taskSid}/hangup`, { party: 'customer' });
+    await waitFor(
+      () => reservationStatuses(emu, taskSid)[b],
+      (s) => s === 'canceled',
+      'B canceled',
+    );
+    expect(emu.state().taskrouter.tasks.find((x) => x.sid === taskSid)?.status).toBe('wrapping');
+    await expectEvents(emu, hook.received, taskSid, [
+      'task.created',
+      'reservation.created',
+      'reservation.accepted',
+      'task.updated',
+      'task.transfer-initiated',
+      'reservation.created',
+      'reservation.wrapup',
+      'reservation.canceled',
+      'task.transfer-canceled',
+      'task.wrapup',
+    ]);
+  });
+});
+
 describe('workspace event callbacks', () => {
   it('are signed as Twilio signs webhooks and carry TaskRouter field names', async () => {
     await emu.taskrouter.idle();

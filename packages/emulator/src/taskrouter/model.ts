@@ -427,7 +427,16 @@ export class TaskRouterModel {
     // https://www.twilio.com/docs/taskrouter/api/workflow: `TaskReservationTimeout`, default 120 s.
     reservation.timer = setTimeout(() => {
       reservation.timer = null;
-      if (reservation.status === 'pending' && !this.#closed) this.#decline(reservation, 'timeout');
+      if (reservation.status !== 'pending' || this.#closed) return;
+      try {
+        this.#decline(reservation, 'timeout');
+      } catch (error) {
+        // A fault of the emulator must never escape into a timer and end the process.
+        this.#deps.logger.error(
+          { err: error, reservationSid: reservation.sid },
+          'reservation timeout failed',
+        );
+      }
     }, this.workflow.reservationTimeoutS * 1000);
     reservation.timer.unref();
     return reservation;
