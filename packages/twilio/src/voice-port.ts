@@ -206,6 +206,15 @@ export function createTwilioVoicePort(
   options: TwilioVoicePortOptions = {},
 ): VoicePort {
   const now = options.now ?? Date.now;
+  // The SDK loads each resource's modules on first use (`lazyLoading`); reading them here moves
+  // that cost (hundreds of milliseconds on a cold process) from the first stream start to
+  // start-up, so the first segment's stream starts as close to the segment as the later ones.
+  if (typeof client.calls !== 'function' || typeof client.conferences !== 'function') {
+    throw new FsTwilioError(
+      'FS_TW_INVALID_OPTIONS',
+      'The Twilio client has no Calls or Conferences',
+    );
+  }
 
   async function call<T>(operation: Operation, request: () => Promise<T>): Promise<T> {
     const { result, captured } = captureResponses(request);
