@@ -542,7 +542,14 @@ export class TaskRouterModel {
       };
       // UNCONFIRMED: the customer, held by Flex during a cold transfer, is taken off hold when the
       // target accepts; during a warm transfer it stays held until an agent unholds it.
-      if (incoming?.mode === 'COLD') this.#setCustomerHold(task, false);
+      if (incoming?.mode === 'COLD' && this.#customerParticipant(task)?.participant.hold === true) {
+        this.#flexAction('unholdCustomer', {
+          taskSid: task.sid,
+          workerSid,
+          reason: 'cold transfer accepted',
+        });
+        this.#setCustomerHold(task, false);
+      }
     }
     this.#bumpTask(task);
     this.#emit('task.updated', { description: 'Task attributes updated (conference)', task });
@@ -653,7 +660,14 @@ export class TaskRouterModel {
         `transfer target must be a WK… worker or a WQ… queue SID, got '${input.to}'`,
       );
     }
-    this.#setCustomerHold(task, true);
+    if (this.#customerParticipant(task)?.participant.hold === false) {
+      this.#flexAction('holdCustomer', {
+        taskSid: task.sid,
+        workerSid: worker.sid,
+        reason: 'transfer',
+      });
+      this.#setCustomerHold(task, true);
+    }
     const leg =
       reservation.workerCallSid === null
         ? undefined
