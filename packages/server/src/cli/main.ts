@@ -5,6 +5,7 @@ import { UsageError, type Command, type CommandIo } from './command.js';
  * command's dependencies never slow another down.
  */
 const commands: Record<string, () => Promise<Command>> = {
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
   emulator: async () => (await import('./commands/emulator.js')).emulatorCommand,
   receiver: async () => (await import('./commands/receiver.js')).receiverCommand,
   start: async () => (await import('./commands/start.js')).startCommand,

@@ -1,0 +1,23 @@
+/**
+ * Shared assertions of the e2e suites: a scenario result passed every check, with the failing
+ * ones spelled out when it did not.
+ */
+import { expect } from 'vitest';
+import type { Check, ScenarioResult } from '../src/index.js';
+
+/** Every check of `result` passed (the message lists those that did not). */
+export function expectAllChecksPassed(result: ScenarioResult): void {
+  const failed = result.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
+  expect(failed, result.timeline.join('\n')).toEqual([]);
+  expect(result.ok).toBe(true);
+}
+
+/** The check called `name` (fails the test when there is none). */
+export function checkNamed(result: ScenarioResult, name: string): Check {
+  const found = result.checks.find((c) => c.name === name);
+  if (found === undefined) throw new Error(`no check named ${name}`);
+  return found;
+}
+
+/** Budget of one scenario run on a loaded 2-core machine. */
+export const SCENARIO_TIMEOUT_MS = 60_000;
