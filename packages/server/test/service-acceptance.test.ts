@@ -672,6 +672,10 @@ describe('rest, customer leg, both_tracks (defaults)', () => {
       (s) => s.every((t) => t.state === 'ended'),
       'both segments to end with the call',
     );
+    expect(segments.map((t) => [t.index, t.transferMode, t.previousSegmentId])).toEqual([
+      [0, 'none', null],
+      [1, 'warm', segments[0]?.id],
+    ]);
     const events = world.emu.events();
     for (const segment of segments) {
       expect(segment).toMatchObject({ endReason: 'call-ended' });
