@@ -47,11 +47,15 @@ export async function realtime(
   const server = await startMeasuredServer(kind, settings);
   try {
     const paced = await openPacedStreams(server.url, streams);
-    await sleep(500);
-    await server.mark();
-    await sleep(seconds * 1000);
-    const m = await server.measure();
-    await paced.close();
+    let m: Measurement;
+    try {
+      await sleep(500);
+      await server.mark();
+      await sleep(seconds * 1000);
+      m = await server.measure();
+    } finally {
+      await paced.close();
+    }
     const outcomes = await server.waitForStopped(streams, 60_000);
     if (paced.errors.length > 0) throw new Error(`stream errors: ${paced.errors.join('; ')}`);
     // Every frame the client sent must be in a recording (or, for the baseline, counted).
