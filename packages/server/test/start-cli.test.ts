@@ -193,7 +193,10 @@ describe('flex-streams start', () => {
     );
     const recorded = await waitFor("alice's recording", async () => {
       const files = await readdir(join(recordings, queued.callSid)).catch((): string[] => []);
-      return files.includes(`${streamName}.wav`) ? files : undefined;
+      // The WAV is created when the stream starts; the sidecar is complete once it has ended.
+      return files.includes(`${streamName}.wav`) && files.includes(`${streamName}.json`)
+        ? files
+        : undefined;
     });
     expect(recorded).toContain(`${streamName}.json`);
 
