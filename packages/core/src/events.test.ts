@@ -57,6 +57,31 @@ describe('parseTaskRouterEvent', () => {
     });
   });
 
+  it('passes over the events of tasks that are not calls (chat, SMS: no call_sid)', () => {
+    const chat = {
+      ...reservationEvent('reservation.accepted'),
+      TaskChannelUniqueName: 'chat',
+      TaskAttributes: JSON.stringify({ channelType: 'web', conversationSid: 'CH1' }),
+    };
+    expect(parseTaskRouterEvent(chat)).toEqual({
+      kind: 'not-handled',
+      eventType: 'reservation.accepted',
+    });
+    // Without TaskChannelUniqueName, the missing call_sid tells the same.
+    const unnamed = { ...reservationEvent('task.canceled'), TaskAttributes: chat.TaskAttributes };
+    expect(parseTaskRouterEvent(unnamed)).toMatchObject({
+      kind: 'not-handled',
+    });
+    // A voice task with a malformed call_sid is still refused.
+    expect(() =>
+      parseTaskRouterEvent({
+        ...reservationEvent('reservation.wrapup'),
+        TaskChannelUniqueName: 'voice',
+        TaskAttributes: JSON.stringify({ call_sid: 'CA1' }),
+      }),
+    ).toThrow(/call_sid must be/);
+  });
+
   it('lists every problem of a malformed event in one FS_ERR_INVALID_INPUT', () => {
     try {
       parseTaskRouterEvent({

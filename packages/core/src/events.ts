@@ -95,13 +95,42 @@ class Fields {
 }
 
 /**
+ * False for a task that is not a call: `TaskChannelUniqueName` names another channel, or
+ * `TaskAttributes` is a JSON object without `call_sid` (which `<Enqueue>` sets on call tasks,
+ * twilio-facts §6). Unreadable attributes count as a call task, so they are reported as malformed.
+ */
+function isCallTask(form: WebhookForm): boolean {
+  const channel = form.TaskChannelUniqueName;
+  if (typeof channel === 'string' && channel !== '' && channel !== 'voice') return false;
+  let attributes: unknown;
+  try {
+    attributes = typeof form.TaskAttributes === 'string' ? JSON.parse(form.TaskAttributes) : null;
+  } catch {
+    return true;
+  }
+  return !(typeof attributes === 'object' && attributes !== null && !('call_sid' in attributes));
+}
+
+/**
  * Maps a TaskRouter workspace event callback (the `EventCallbackUrl` form) to a command. Throws
  * `FS_ERR_INVALID_INPUT` listing every missing or malformed field of an event it handles.
+ * Events of tasks that are not calls are `not-handled`.
  */
 export function parseTaskRouterEvent(form: WebhookForm): ControllerCommand {
   const fields = new Fields(form);
   const eventType = fields.text('EventType');
   const what = `TaskRouter event ${eventType || '(no EventType)'}`;
+  if (
+    (eventType === 'reservation.accepted' ||
+      eventType in RESERVATION_ENDS ||
+      eventType === 'task.canceled' ||
+      eventType === 'task.completed') &&
+    !isCallTask(form)
+  ) {
+    // The workspace sends the events of every channel (chat, SMS…) to the same callback URL
+    // (twilio-facts §7): they are valid, not ours, and answered 204 like other events.
+    return { kind: 'not-handled', eventType };
+  }
   if (eventType === 'reservation.accepted' || eventType in RESERVATION_ENDS) {
     const reservationSid = fields.sid('ReservationSid', 'WR');
     const taskSid = fields.sid('TaskSid', 'WT');

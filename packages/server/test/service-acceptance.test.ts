@@ -913,6 +913,36 @@ describe('rest, customer leg, both_tracks (defaults)', () => {
     expect(metrics).toMatch(/use_case="pause",outcome="duplicate"} [1-9]/);
   });
 
+  it('answers the events of chat tasks 204 and acts on none of them', async () => {
+    const rest = ofType(world, 'rest.request').length;
+    for (const eventType of ['reservation.accepted', 'reservation.wrapup', 'task.completed']) {
+      const form = {
+        ...reservationEvent(
+          eventType,
+          {
+            taskSid: sid('WT'),
+            reservationSid: sid('WR'),
+            workerSid: world.workers.alice,
+            customerCallSid: sid('CA'),
+          },
+          world.emu.accountSid,
+        ),
+        TaskChannelUniqueName: 'chat',
+        TaskAttributes: JSON.stringify({ channelType: 'web', conversationSid: sid('CH') }),
+      };
+      expect((await postSigned(world, EVENTS, form)).status).toBe(204);
+    }
+    await waitFor(
+      async () =>
+        /use_case="not-handled",outcome="not-handled"} (\d+)/.exec(
+          await (await fetch(`${world.service.url}/metrics`)).text(),
+        ),
+      (match) => Number(match?.[1] ?? 0) >= 3,
+      'three not-handled events',
+    );
+    expect(ofType(world, 'rest.request').length).toBe(rest);
+  });
+
   it('each segment has exactly its stream for exactly its time (± 200 ms)', async () => {
     const { customerCallSid, taskSid } = await callInConference(world.emu);
     const a = {
