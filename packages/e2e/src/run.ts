@@ -61,6 +61,8 @@ export interface ScenarioResult {
     streamName: string | null;
     durationMs: number;
     channels: number;
+    startedAt: string;
+    endedAt: string | null;
   }[];
   readonly recordingsDir: string;
   readonly twilioRequests: { total: number; byOperation: Record<string, number> };
@@ -248,6 +250,17 @@ export async function runScenario(name: string, options: RunOptions = {}): Promi
       'every recording to be finished',
     );
     await stack.receiver.idle();
+    // The controller may still be finishing a stop (a twiml redirect, a retry); give it a bounded
+    // while, then let "no-stream-left-running" report whatever is still live.
+    await waitFor(
+      () => ctx.segments(),
+      (list) =>
+        list.every((s) =>
+          s.streams.every((st) => st.state !== 'starting' && st.state !== 'streaming'),
+        ),
+      'the controller to settle every stream',
+      10_000,
+    ).catch(() => undefined);
     poll();
     // A reservation canceled before it was accepted leaves the controller a segment that never
     // started (kept so out-of-order events end right): no agent took part, nothing to record.
@@ -309,6 +322,8 @@ export async function runScenario(name: string, options: RunOptions = {}): Promi
         streamName: r.streamName,
         durationMs: r.durationMs,
         channels: r.channels,
+        startedAt: new Date(r.startedAt).toISOString(),
+        endedAt: iso(r.endedAt),
       })),
       recordingsDir: stack.recordingsDir,
       twilioRequests: countRequests(events, ownRequests),
