@@ -1,7 +1,14 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import qs from 'qs';
-import { BEEP_MS, PLAY_MS, SAY_MS_PER_CHAR, SOUNDS, partyVoice } from './audio/index.js';
+import {
+  BEEP_MS,
+  PLAY_MS,
+  SAY_MS_PER_CHAR,
+  SOUNDS,
+  VOICE_FREQUENCIES_HZ,
+  partyVoice,
+} from './audio/index.js';
 import { registerControlRoutes, type ApiKeyStore } from './control/routes.js';
 import { buildState, type EmulatorState } from './control/state.js';
 import { ControlError, TwilioApiError, twilioErrors } from './errors.js';
@@ -123,6 +130,7 @@ export async function startEmulatorWith(
     events,
     audio: {
       partyVoice,
+      distinctVoices: VOICE_FREQUENCIES_HZ.length,
       sounds: SOUNDS,
       beepMs: BEEP_MS,
       sayMsPerChar: SAY_MS_PER_CHAR,

@@ -30,6 +30,7 @@ export type EmulatorEventType =
   | 'taskrouter.event'
   | 'taskrouter.worker'
   | 'taskrouter.error'
+  | 'voice.reused'
   | 'flex.action';
 
 /** One entry of the event log. */

@@ -37,10 +37,10 @@ export const VOICE_FREQUENCIES_HZ: readonly number[] = Object.freeze([
 ]);
 
 /**
- * The n-th party's voice (n = 0, 1, 2…, in call creation order). The table holds 16 distinct
- * voices; party 16 sounds like party 0 again, and so on, because the telephone band has room for
- * only so many tones that stay unambiguous in a mix. Tests that need to tell parties apart must
- * therefore involve at most 16 calls per emulator (or give calls an explicit `voiceHz`).
+ * The n-th voice of the table (n = 0, 1, 2…). The table holds 16 distinct voices; `partyVoice(16)`
+ * is `partyVoice(0)` again, because the telephone band has room for only so many tones that stay
+ * unambiguous in a mix. The emulator hands these out to calls and workers through one allocator
+ * (`CallModel.allocateVoice`), which logs every reuse once all 16 are taken.
  */
 export function partyVoice(n: number): Tone {
   if (!Number.isInteger(n) || n < 0) {

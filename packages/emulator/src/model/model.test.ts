@@ -14,6 +14,7 @@ import type { AudioCatalog, CallRecord, JoinOptions } from './records.js';
 const tone = (frequencyHz: number) => ({ frequencyHz, gain: 0.1 });
 const audio: AudioCatalog = {
   partyVoice: (n) => tone(1000 + n * 100),
+  distinctVoices: 16,
   sounds: { holdMusic: tone(1), waitMusic: tone(2), beep: tone(3), say: tone(4), play: tone(5) },
   beepMs: 400,
   sayMsPerChar: 10,

@@ -29,6 +29,7 @@ import type {
   JoinOptions,
   ParticipantRecord,
   StreamRecord,
+  Tone,
   TwimlSource,
 } from './records.js';
 import { runProgram } from './runner.js';
@@ -80,12 +81,57 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
   readonly streams = new Map<string, StreamRecord>();
   readonly deps: ModelDeps;
   readonly media: MediaStreamsClient;
-  #voiceCount = 0;
+  /** Which party speaks with each frequency, in the order the voices were given. */
+  readonly #voiceOwners = new Map<number, string[]>();
+  #voiceWraps = 0;
   #closed = false;
 
   constructor(deps: ModelDeps) {
     this.deps = deps;
     this.media = deps.createMediaClient(this, this);
+  }
+
+  // ---------------------------------------------------------------- voices
+
+  /**
+   * Gives the party `partySid` (a call or a TaskRouter worker) its voice: `explicitHz` when given,
+   * else the first voice of the table no party has yet. One allocator for every party of the
+   * emulator, so a customer never sounds like an agent (style guide §11). An agent's own call leg
+   * passes its worker's voice as `explicitHz` and so takes no new voice. Once every table voice is
+   * taken, voices are reused in table order and each reuse is logged (pino `warn` and a
+   * `voice.reused` event naming who already speaks with it): never silent.
+   */
+  allocateVoice(partySid: string, explicitHz?: number): Tone {
+    const gain = this.deps.audio.partyVoice(0).gain;
+    if (explicitHz !== undefined) {
+      this.#ownVoice(explicitHz, partySid);
+      return { frequencyHz: explicitHz, gain };
+    }
+    const table = this.deps.audio.distinctVoices;
+    for (let n = 0; n < table; n++) {
+      const voice = this.deps.audio.partyVoice(n);
+      if (!this.#voiceOwners.has(voice.frequencyHz)) {
+        this.#ownVoice(voice.frequencyHz, partySid);
+        return voice;
+      }
+    }
+    const voice = this.deps.audio.partyVoice(this.#voiceWraps++ % table);
+    const sharedWith = [...(this.#voiceOwners.get(voice.frequencyHz) ?? [])];
+    this.#ownVoice(voice.frequencyHz, partySid);
+    const message = `all ${table} distinct party voices are taken: ${partySid} shares ${voice.frequencyHz} Hz with ${sharedWith.join(', ')}; audio checks cannot tell these parties apart (use fewer parties per emulator, or give voiceHz)`;
+    this.deps.logger.warn({ partySid, frequencyHz: voice.frequencyHz, sharedWith }, message);
+    this.deps.events.append('voice.reused', {
+      party: partySid,
+      frequencyHz: voice.frequencyHz,
+      sharedWith,
+    });
+    return voice;
+  }
+
+  #ownVoice(frequencyHz: number, partySid: string): void {
+    const owners = this.#voiceOwners.get(frequencyHz);
+    if (owners === undefined) this.#voiceOwners.set(frequencyHz, [partySid]);
+    else if (!owners.includes(partySid)) owners.push(partySid);
   }
 
   // ---------------------------------------------------------------- calls
@@ -143,12 +189,10 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
     statusCallback?: CallStatusCallback | null;
   }): CallRecord {
     const now = new Date();
-    const voice =
-      input.voiceHz === undefined
-        ? this.deps.audio.partyVoice(this.#voiceCount++)
-        : { frequencyHz: input.voiceHz, gain: this.deps.audio.partyVoice(0).gain };
+    const sid = newSid('CA');
+    const voice = this.allocateVoice(sid, input.voiceHz);
     const call: CallRecord = {
-      sid: newSid('CA'),
+      sid,
       accountSid: this.deps.accountSid,
       from: input.from,
       to: input.to,

@@ -16,7 +16,10 @@ export interface Tone {
 
 /** The media half's voices and timings, injected so the model knows no synthesis details. */
 export interface AudioCatalog {
+  /** The n-th distinct party voice, n < `distinctVoices`. */
   partyVoice(n: number): Tone;
+  /** How many distinct party voices `partyVoice` has before it repeats. */
+  readonly distinctVoices: number;
   readonly sounds: {
     readonly holdMusic: Tone;
     readonly waitMusic: Tone;

@@ -82,10 +82,6 @@ export interface QueuedCallInput {
   readonly voiceHz?: number;
 }
 
-/** Voices given to workers, in creation order: the second half of the party table (facts-free
- * choice) so they never collide with the first eight calls' voices (`partyVoice(0..7)`). */
-const WORKER_VOICES_HZ = [750, 1050, 1350, 1650, 1950, 2250, 2550, 3000] as const;
-
 const escapeXml = (text: string): string =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -235,8 +231,9 @@ export class TaskRouterModel {
       return queue.sid;
     });
     const now = this.#now();
+    const sid = newSid('WK');
     const worker: WorkerRecord = {
-      sid: newSid('WK'),
+      sid,
       friendlyName: input.friendlyName,
       identity,
       roles: input.roles ?? ['agent'],
@@ -247,8 +244,9 @@ export class TaskRouterModel {
       },
       activity: input.activity ?? 'Available',
       queueSids,
-      voiceHz:
-        input.voiceHz ?? WORKER_VOICES_HZ[this.workers.size % WORKER_VOICES_HZ.length] ?? 750,
+      // Workers and calls share one voice allocator, so no customer sounds like an agent; the
+      // worker's call legs reuse this voice (see `accept`).
+      voiceHz: this.#deps.calls.allocateVoice(sid, input.voiceHz).frequencyHz,
       dateCreated: now,
       dateUpdated: now,
       dateStatusChanged: now,
