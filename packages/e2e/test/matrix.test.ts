@@ -1,0 +1,68 @@
+/**
+ * The other deployments on a representative subset (issue 6 matrix; the full list and why is in
+ * README.md "Matrix"): the worker leg (rest, through the plugin API, which alone names the agent's
+ * leg), the plugin driver on the customer leg, and the twiml strategy (TaskRouter driver) on the
+ * scenarios where the customer is never alone in the conference when a stream starts or stops.
+ */
+import { describe, expect, it } from 'vitest';
+import { runScenario } from '../src/index.js';
+import { checkNamed, expectAllChecksPassed, SCENARIO_TIMEOUT_MS } from './helpers.js';
+
+describe('worker leg (rest, plugin driver)', () => {
+  for (const name of ['warm-transfer', 'cold-transfer', 'pause-resume'] as const) {
+    it(
+      `${name}: each agent's own voice inbound, the customer outbound`,
+      async () => {
+        const result = await runScenario(name, { leg: 'worker' });
+        expect(result.driver).toBe('plugin');
+        expectAllChecksPassed(result);
+        // The stream is forked from the agent's leg: inbound carries the agent, not the customer.
+        expect(checkNamed(result, 'inbound-voice').detail).toMatch(/agent A in \d+\/\d+ windows/);
+        expect(checkNamed(result, 'inbound-voice').detail).not.toContain('customer in');
+        // Start and stop went through the plugin API: its token checks are in the log.
+        expect(result.twilioRequests.byOperation.ValidateToken).toBeGreaterThan(0);
+      },
+      SCENARIO_TIMEOUT_MS,
+    );
+  }
+});
+
+describe('plugin driver on the customer leg (rest)', () => {
+  for (const name of ['warm-transfer', 'transfer-to-queue'] as const) {
+    it(
+      `${name}: the plugin's start and stop alone make one stream per segment`,
+      async () => {
+        const result = await runScenario(name, { driver: 'plugin' });
+        expectAllChecksPassed(result);
+        expect(result.twilioRequests.byOperation).toMatchObject({
+          CreateStream: 2,
+          UpdateStream: 2,
+        });
+      },
+      SCENARIO_TIMEOUT_MS,
+    );
+  }
+});
+
+describe('twiml strategy (customer leg, TaskRouter driver)', () => {
+  for (const name of [
+    'warm-transfer',
+    'customer-hangup-during-transfer',
+    'pause-resume',
+    'hold-during-transfer',
+    'restart-mid-call',
+  ] as const) {
+    it(
+      `${name}: streams by <Start>/<Stop> redirects, the customer kept in the call`,
+      async () => {
+        const result = await runScenario(name, { strategy: 'twiml' });
+        expectAllChecksPassed(result);
+        // The strategy's cost is visible: no REST stream, one redirect per start (or stop).
+        expect(result.twilioRequests.byOperation.CreateStream).toBeUndefined();
+        expect(result.twilioRequests.byOperation.UpdateCall).toBeGreaterThan(0);
+        expect(result.customerDisruptions).toBeGreaterThan(0);
+      },
+      SCENARIO_TIMEOUT_MS,
+    );
+  }
+});
