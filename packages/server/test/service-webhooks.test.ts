@@ -178,7 +178,13 @@ describe('POST /v1/taskrouter/events', () => {
       [`fs-${a.reservationSid}-0`, 'stopped'],
       [`fs-${b.reservationSid}-0`, 'in-progress'],
     ]);
-    const { segments } = await segmentsOf(customerCallSid);
+    // The emulator shows the stop as soon as Twilio answers it; the controller stores the ended
+    // segment right after, so wait for that rather than racing it.
+    const { segments } = await waitFor(
+      () => segmentsOf(customerCallSid),
+      (answer) => answer.segments[0]?.state === 'ended',
+      'A segment to end',
+    );
     expect(segments.map((s) => [s.workerSid, s.transferMode, s.state])).toEqual([
       [a.workerSid, 'none', 'ended'],
       [b.workerSid, 'warm', 'active'],
