@@ -177,12 +177,14 @@ describe('loadServiceConfig', () => {
 describe('configuration docs', () => {
   const envExample = readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8');
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const rootReadme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
 
-  it('lists every variable in .env.example and in the README table', () => {
+  it('lists every variable in .env.example and in both README tables (package and root)', () => {
     expect(SERVICE_ENV_VARIABLES.length).toBeGreaterThan(15);
     for (const name of SERVICE_ENV_VARIABLES) {
       expect(envExample, name).toMatch(new RegExp(`^${name}=`, 'm'));
       expect(readme, name).toContain(`\`${name}\``);
+      expect(rootReadme, `root README: ${name}`).toContain(`\`${name}\``);
     }
   });
 
