@@ -32,6 +32,8 @@ export interface RunOptions {
   /** Receives each timeline line as it happens. */
   readonly onProgress?: (line: string) => void;
   readonly logger?: Logger;
+  /** Extra controller variables (see `StackOptions.serviceEnv`). */
+  readonly serviceEnv?: Readonly<Record<string, string>>;
 }
 
 /** One segment in the result. */
@@ -123,6 +125,7 @@ export async function runScenario(name: string, options: RunOptions = {}): Promi
     driver,
     ...(options.recordingsDir === undefined ? {} : { recordingsDir: options.recordingsDir }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.serviceEnv === undefined ? {} : { serviceEnv: options.serviceEnv }),
   });
   const emu = stack.emulator;
   const sidecars = new Map<string, Sidecar>();

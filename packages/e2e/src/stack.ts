@@ -40,6 +40,11 @@ export interface StackOptions {
   readonly recordingsDir?: string;
   /** Logs of every component (default silent). */
   readonly logger?: Logger;
+  /**
+   * Extra controller variables (packages/server README "Configuration"), applied last: lets a
+   * test run the controller misconfigured on purpose and see the checks fail.
+   */
+  readonly serviceEnv?: Readonly<Record<string, string>>;
 }
 
 /** A running stack. */
@@ -112,6 +117,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       // The emulator answers Twilio's token validation protocol (packages/emulator README).
       FLEX_STREAMS_FLEX_TOKEN_VALIDATION: 'http',
       FLEX_STREAMS_FLEX_TOKEN_URL: emulator.url,
+      ...options.serviceEnv,
     });
     const controllerLogger = logger.child({ component: 'controller' });
     const start = (): Promise<RunningService> => startService(config, { logger: controllerLogger });
