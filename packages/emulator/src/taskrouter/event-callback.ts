@@ -19,6 +19,7 @@ export type TaskRouterEventType =
   | 'task.wrapup'
   | 'task.completed'
   | 'task.transfer-initiated'
+  | 'task.transfer-attempt-failed'
   | 'task.transfer-failed'
   | 'task.transfer-canceled'
   | 'task.transfer-completed'

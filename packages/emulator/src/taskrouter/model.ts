@@ -588,8 +588,20 @@ export class TaskRouterModel {
       worker,
       reservation,
     });
-    if (transfer !== null) {
-      // Not emulated: re-routing after a failed transfer; the transfer simply fails.
+    if (transfer !== null && transfer.type === 'QUEUE' && transfer.status === 'INITIATED') {
+      // A queue transfer puts the task back through routing to the target queue: a declined
+      // reservation only makes it available to the queue's other workers (docs "Task Reservation
+      // Resource": a timed-out reservation leaves the task "available for other workers"), and the
+      // transfer goes on, waiting until a worker is free. UNCONFIRMED: TaskRouter reports each
+      // declined attempt as `task.transfer-attempt-failed` (facts §7 lists the type).
+      this.#emit('task.transfer-attempt-failed', {
+        description: `Transfer ${transfer.sid} attempt failed: reservation ${reservation.sid} ${status}`,
+        task,
+        transfer,
+      });
+    } else if (transfer !== null) {
+      // A transfer to one worker ends with that worker's answer (not emulated: TaskRouter
+      // re-routing it elsewhere); Flex leaves the task with the transferring agent, if still there.
       this.#setTransferStatus(transfer, 'FAILED');
       this.#emit('task.transfer-failed', {
         description: `Transfer ${transfer.sid} failed`,

@@ -1,0 +1,181 @@
+/**
+ * Acceptance review of the TaskRouter/Flex emulation from a controller author's side: what a
+ * queue transfer does when its target declines, and how the workspace event callbacks sign a
+ * configured URL that has a path and a query string. Sources: facts §6 (Flex transfers), §7 (event
+ * callbacks and signing), https://www.twilio.com/docs/taskrouter/api/reservations ("the Task will
+ * be available for other workers" once a reservation times out).
+ */
+import twilio from 'twilio';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../src/index.js';
+import { recordingClient, waitFor } from './helpers/contract.js';
+import {
+  expectEvents,
+  legOf,
+  members,
+  ok,
+  pendingReservation,
+  queuedCall,
+  reservationStatuses,
+  worker,
+} from './helpers/flex.js';
+import { startWebhookServer } from './helpers/webhook-server.js';
+
+let emu: Emulator;
+let hook: Awaited<ReturnType<typeof startWebhookServer>>;
+let client: twilio.Twilio;
+let workspaceSid: string;
+/** The EventCallbackUrl exactly as configured: a path and a query string needing encoding. */
+let callbackUrl: string;
+
+beforeAll(async () => {
+  // Short enough for the timeout step, long enough for a loaded machine to accept in time.
+  emu = await startEmulator({ reservationTimeoutS: 1.5 });
+  hook = await startWebhookServer();
+  ({ client } = recordingClient(emu));
+  workspaceSid = emu.state().taskrouter.workspace.sid;
+  callbackUrl = `${hook.url}/flex/tr-events?tenant=a%20b&x=1`;
+  await client.taskrouter.v1.workspaces(workspaceSid).update({ eventCallbackUrl: callbackUrl });
+});
+afterAll(async () => {
+  await emu.close();
+  await hook.close();
+});
+
+const queueSid = (name: string): string =>
+  emu.state().taskrouter.queues.find((q) => q.friendlyName === name)?.sid ?? '';
+
+describe('a queue transfer whose target declines', () => {
+  it('is offered to the next available worker of the queue (reject, then timeout), never stranding the customer', async () => {
+    const a = await worker(emu, 'rr-a', 'rr-front');
+    const b1 = await worker(emu, 'rr-b1', 'rr-back');
+    const b2 = await worker(emu, 'rr-b2', 'rr-back');
+    const b3 = await worker(emu, 'rr-b3', 'rr-back');
+    const { callSid: customer, taskSid } = await queuedCall(emu, 'rr-front');
+    await ok(emu, `reservations/${await pendingReservation(emu, taskSid, a)}/accept`, {
+      workerSid: a,
+    });
+    const t = await ok(emu, `tasks/${taskSid}/transfer`, {
+      workerSid: a,
+      to: queueSid('rr-back'),
+      mode: 'COLD',
+    });
+    const transferSid = (t.transfer as { sid: string }).sid;
+    // A cold transfer: A has left, the customer waits alone on hold.
+    expect(members(emu, taskSid)).toEqual([
+      { callSid: customer, hold: true, endConferenceOnExit: true },
+    ]);
+    await ok(emu, `reservations/${await pendingReservation(emu, taskSid, b1)}/reject`, {
+      workerSid: b1,
+    });
+    // The transfer goes on: the next worker of the queue is offered the task…
+    const r2 = await pendingReservation(emu, taskSid, b2);
+    expect(
+      emu.state().taskrouter.reservations.find((r) => r.sid === r2)?.incomingTransferObject,
+    ).toMatchObject({ sid: transferSid, status: 'INITIATED' });
+    // …lets it time out (reservationTimeoutS 1.5), and the third one gets it and accepts.
+    const r3 = await pendingReservation(emu, taskSid, b3);
+    expect(reservationStatuses(emu, taskSid)).toMatchObject({
+      [a]: 'wrapping',
+      [b1]: 'rejected',
+      [b2]: 'timeout',
+      [b3]: 'pending',
+    });
+    await ok(emu, `reservations/${r3}/accept`, { workerSid: b3 });
+    const sorted = members(emu, taskSid).sort((x, y) => x.callSid.localeCompare(y.callSid));
+    expect(sorted).toEqual(
+      [
+        { callSid: customer, hold: false, endConferenceOnExit: true },
+        { callSid: legOf(emu, taskSid, b3), hold: false, endConferenceOnExit: true },
+      ].sort((x, y) => x.callSid.localeCompare(y.callSid)),
+    );
+    expect(
+      emu.state().taskrouter.reservations.find((r) => r.sid === r3)?.incomingTransferObject,
+    ).toMatchObject({ sid: transferSid, status: 'COMPLETED' });
+    await expectEvents(emu, hook.received, taskSid, [
+      'task.created',
+      'reservation.created',
+      'reservation.accepted',
+      'task.updated',
+      'task.transfer-initiated',
+      'reservation.created',
+      'reservation.wrapup',
+      'reservation.rejected',
+      'task.transfer-attempt-failed',
+      'reservation.created',
+      'reservation.timeout',
+      'task.transfer-attempt-failed',
+      'reservation.created',
+      'reservation.accepted',
+      'task.transfer-completed',
+      'task.updated',
+    ]);
+  });
+
+  it('keeps waiting while no worker of the queue is free, and is canceled if the customer hangs up', async () => {
+    const a = await worker(emu, 'rw-a', 'rw-front');
+    const b = await worker(emu, 'rw-b', 'rw-back');
+    const { taskSid } = await queuedCall(emu, 'rw-front');
+    await ok(emu, `reservations/${await pendingReservation(emu, taskSid, a)}/accept`, {
+      workerSid: a,
+    });
+    const t = await ok(emu, `tasks/${taskSid}/transfer`, {
+      workerSid: a,
+      to: queueSid('rw-back'),
+      mode: 'WARM',
+    });
+    const transferSid = (t.transfer as { sid: string }).sid;
+    await ok(emu, `reservations/${await pendingReservation(emu, taskSid, b)}/reject`, {
+      workerSid: b,
+    });
+    const transfer = (): unknown =>
+      emu
+        .state()
+        .taskrouter.tasks.find((x) => x.sid === taskSid)
+        ?.transfers.at(-1);
+    expect(transfer()).toMatchObject({ sid: transferSid, status: 'INITIATED' });
+    // A warm transfer still waiting: A stays with the held customer.
+    expect(members(emu, taskSid)).toHaveLength(2);
+    await ok(emu, `tasks/${taskSid}/hangup`, { party: 'customer' });
+    await waitFor(
+      () => emu.state().taskrouter.tasks.find((x) => x.sid === taskSid)?.status,
+      (s) => s === 'wrapping',
+      'task wrapping',
+    );
+    expect(transfer()).toMatchObject({ sid: transferSid, status: 'CANCELED' });
+    expect(reservationStatuses(emu, taskSid)).toEqual({ [a]: 'wrapping', [b]: 'rejected' });
+  });
+});
+
+describe('workspace event callbacks to a URL with a path and a query string', () => {
+  it('validate with twilio.validateRequest against the EventCallbackUrl exactly as configured', async () => {
+    await emu.taskrouter.idle();
+    const callbacks = hook.received.filter((w) => w.path === '/flex/tr-events');
+    expect(callbacks.length).toBeGreaterThan(10);
+    for (const callback of callbacks) {
+      expect(callback.method).toBe('POST');
+      expect(
+        twilio.validateRequest(
+          emu.authToken,
+          callback.signature ?? '',
+          callbackUrl,
+          callback.params,
+        ),
+      ).toBe(true);
+    }
+    // Signed over the query string too: dropping it breaks the signature.
+    const first = callbacks[0];
+    expect(
+      twilio.validateRequest(
+        emu.authToken,
+        first?.signature ?? '',
+        `${hook.url}/flex/tr-events`,
+        first?.params ?? {},
+      ),
+    ).toBe(false);
+    // TaskAttributes is a JSON string, as TaskRouter sends it.
+    expect(JSON.parse(first?.params.TaskAttributes ?? '')).toMatchObject({
+      call_sid: expect.stringMatching(/^CA/) as unknown,
+    });
+  });
+});
