@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../src/index.js';
 import { recordingClient, waitFor } from './helpers/contract.js';
 import {
+  control,
   expectEvents,
   legOf,
   members,
@@ -177,5 +178,24 @@ describe('workspace event callbacks to a URL with a path and a query string', ()
     expect(JSON.parse(first?.params.TaskAttributes ?? '')).toMatchObject({
       call_sid: expect.stringMatching(/^CA/) as unknown,
     });
+  });
+});
+
+describe('the workspace EventCallbackUrl', () => {
+  it('must be an http(s) URL, through the SDK and the control API alike, and a refusal changes nothing', async () => {
+    const before = emu.state().taskrouter.workspace;
+    for (const url of ['ftp://127.0.0.1/events', 'mailto:ops@example.com', 'not a url']) {
+      await expect(
+        client.taskrouter.v1.workspaces(workspaceSid).update({ eventCallbackUrl: url }),
+      ).rejects.toMatchObject({ status: 400, code: 21205 });
+      const answer = await control(emu, 'workspace', { eventCallbackUrl: url });
+      expect({ url, status: answer.status, code: answer.body.code }).toEqual({
+        url,
+        status: 400,
+        code: 'EMU_ERR_BAD_REQUEST',
+      });
+    }
+    expect(emu.state().taskrouter.workspace).toEqual(before);
+    expect(before.eventCallbackUrl).toBe(callbackUrl);
   });
 });

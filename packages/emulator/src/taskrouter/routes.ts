@@ -13,6 +13,16 @@ import {
 
 type Params = Record<string, string>;
 
+/**
+ * Whether `text` is an absolute http(s) URL: TaskRouter POSTs its events over HTTP(S) only (facts
+ * §7 "Delivery"), so any other scheme could never be delivered and is refused up front (21205).
+ */
+function isHttpUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const { protocol } = new URL(text);
+  return protocol === 'http:' || protocol === 'https:';
+}
+
 function objectOf(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
 }
@@ -94,13 +104,8 @@ export function registerTaskRouterRoutes(
       workspace(request);
       const body = form(request);
       const eventCallbackUrl = optionalString(body, 'EventCallbackUrl');
-      if (eventCallbackUrl !== undefined && eventCallbackUrl !== '') {
-        try {
-          new URL(eventCallbackUrl);
-        } catch {
-          throw twilioErrors.invalidUrl(eventCallbackUrl);
-        }
-      }
+      if (eventCallbackUrl !== undefined && eventCallbackUrl !== '' && !isHttpUrl(eventCallbackUrl))
+        throw twilioErrors.invalidUrl(eventCallbackUrl);
       const friendlyName = optionalString(body, 'FriendlyName');
       const eventsFilter = optionalString(body, 'EventsFilter');
       model.updateWorkspace({
@@ -299,9 +304,9 @@ function registerDeskRoutes(
       if (
         typeof eventCallbackUrl === 'string' &&
         eventCallbackUrl !== '' &&
-        !URL.canParse(eventCallbackUrl)
+        !isHttpUrl(eventCallbackUrl)
       )
-        throw bad(`eventCallbackUrl is not a URL: ${eventCallbackUrl}`);
+        throw bad(`eventCallbackUrl must be an http(s) URL, got '${eventCallbackUrl}'`);
       if (eventsFilter !== undefined && typeof eventsFilter !== 'string')
         throw bad('eventsFilter must be a comma-separated string ("" sends every event)');
       model.updateWorkspace({
