@@ -199,3 +199,40 @@ describe('the workspace EventCallbackUrl', () => {
     expect(before.eventCallbackUrl).toBe(callbackUrl);
   });
 });
+
+describe('the transferring agent hangs up before a WARM target accepts', () => {
+  it("ends the call: with two live participants Flex keeps the agent's endConferenceOnExit true", async () => {
+    // facts §6 updateEndConferenceOnExitForTask: true with ≤ 2 live participants. A pending WARM
+    // transfer leaves A alone with the held customer, so A leaving ends the conference (facts §4);
+    // only a COLD transfer sets A's flag false first.
+    const a = await worker(emu, 'wh-a', 'wh');
+    const b = await worker(emu, 'wh-b', 'wh');
+    const { callSid: customer, taskSid } = await queuedCall(emu, 'wh');
+    await ok(emu, `reservations/${await pendingReservation(emu, taskSid, a)}/accept`, {
+      workerSid: a,
+    });
+    const t = await ok(emu, `tasks/${taskSid}/transfer`, { workerSid: a, to: b, mode: 'WARM' });
+    const sorted = (list: ReturnType<typeof members>): ReturnType<typeof members> =>
+      [...list].sort((x, y) => x.callSid.localeCompare(y.callSid));
+    expect(sorted(members(emu, taskSid))).toEqual(
+      sorted([
+        { callSid: customer, hold: true, endConferenceOnExit: true },
+        { callSid: legOf(emu, taskSid, a), hold: false, endConferenceOnExit: true },
+      ]),
+    );
+    await ok(emu, `tasks/${taskSid}/hangup`, { party: a });
+    await waitFor(
+      () => emu.state().calls.find((c) => c.sid === customer)?.status,
+      (s) => s === 'completed',
+      'the customer call to end',
+    );
+    expect(
+      emu.state().conferences.find((c) => c.friendlyName === taskSid)?.reasonConferenceEnded,
+    ).toBe('participant-with-end-conference-on-exit-left');
+    expect(reservationStatuses(emu, taskSid)).toEqual({ [a]: 'wrapping', [b]: 'canceled' });
+    expect(
+      emu.state().taskrouter.reservations.find((r) => r.sid === t.reservationSid)
+        ?.incomingTransferObject,
+    ).toMatchObject({ status: 'CANCELED' });
+  });
+});
