@@ -236,3 +236,66 @@ describe('the transferring agent hangs up before a WARM target accepts', () => {
     ).toMatchObject({ status: 'CANCELED' });
   });
 });
+
+describe('a transfer to a worker who is not free', () => {
+  it('waits: an Offline target is offered the task once Available, a busy one once its other task completes', async () => {
+    const a = await worker(emu, 'tw-a', 'tw');
+    const off = String(
+      (
+        await ok(emu, 'workers', {
+          friendlyName: 'tw-off',
+          queues: ['tw-other'],
+          activity: 'Offline',
+        })
+      ).sid,
+    );
+    const { callSid: customer, taskSid } = await queuedCall(emu, 'tw');
+    await ok(emu, `reservations/${await pendingReservation(emu, taskSid, a)}/accept`, {
+      workerSid: a,
+    });
+    const t = await ok(emu, `tasks/${taskSid}/transfer`, { workerSid: a, to: off, mode: 'WARM' });
+    expect(t).toMatchObject({ reservationSid: null, transfer: { status: 'INITIATED', to: off } });
+    expect(reservationStatuses(emu, taskSid)).toEqual({ [a]: 'accepted' });
+    await ok(emu, `workers/${off}/activity`, { activity: 'Available' });
+    const rOff = await pendingReservation(emu, taskSid, off);
+    expect(
+      emu.state().taskrouter.reservations.find((r) => r.sid === rOff)?.incomingTransferObject,
+    ).toMatchObject({ type: 'WORKER', to: off, status: 'INITIATED' });
+    await ok(emu, `reservations/${rOff}/accept`, { workerSid: off });
+    expect(members(emu, taskSid).map((m) => m.callSid)).toEqual(
+      expect.arrayContaining([customer, legOf(emu, taskSid, a), legOf(emu, taskSid, off)]),
+    );
+
+    // A busy target: `off` now holds this task, so a second call's COLD transfer to it waits.
+    const c = await worker(emu, 'tw-c', 'tw-second');
+    const second = await queuedCall(emu, 'tw-second');
+    await ok(emu, `reservations/${await pendingReservation(emu, second.taskSid, c)}/accept`, {
+      workerSid: c,
+    });
+    const t2 = await ok(emu, `tasks/${second.taskSid}/transfer`, {
+      workerSid: c,
+      to: off,
+      mode: 'COLD',
+    });
+    expect(t2.reservationSid).toBeNull();
+    // The COLD transfer: C has left, the second customer waits alone on hold.
+    expect(members(emu, second.taskSid)).toEqual([
+      { callSid: second.callSid, hold: true, endConferenceOnExit: true },
+    ]);
+    await ok(emu, `tasks/${taskSid}/hangup`, { party: 'customer' });
+    const rFirst = emu
+      .state()
+      .taskrouter.reservations.find((r) => r.sid === rOff && r.status === 'wrapping');
+    expect(rFirst).toBeDefined();
+    await ok(emu, `reservations/${rOff}/complete`, { workerSid: off });
+    const rSecond = await pendingReservation(emu, second.taskSid, off);
+    await ok(emu, `reservations/${rSecond}/accept`, { workerSid: off });
+    const sorted = members(emu, second.taskSid).sort((x, y) => x.callSid.localeCompare(y.callSid));
+    expect(sorted).toEqual(
+      [
+        { callSid: second.callSid, hold: false, endConferenceOnExit: true },
+        { callSid: legOf(emu, second.taskSid, off), hold: false, endConferenceOnExit: true },
+      ].sort((x, y) => x.callSid.localeCompare(y.callSid)),
+    );
+  });
+});

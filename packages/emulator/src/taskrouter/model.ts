@@ -383,14 +383,23 @@ export class TaskRouterModel {
         if (worker !== undefined) this.#reserve(task, worker, null);
         continue;
       }
-      const transfer = task.transfers.find((t) => t.status === 'INITIATED' && t.type === 'QUEUE');
+      const transfer = task.transfers.find((t) => t.status === 'INITIATED');
       if (transfer === undefined) continue;
       if (
         this.reservationsOf(task.sid).some(
-          (r) => r.transferSid === transfer.sid && r.status === 'pending',
+          (r) =>
+            r.transferSid === transfer.sid && r.status !== 'rejected' && r.status !== 'timeout',
         )
       )
         continue;
+      if (transfer.type === 'WORKER') {
+        // A transfer names its worker, who gets it once Available and free, even after having
+        // declined the task's first offer.
+        const target = this.workers.get(transfer.to);
+        if (target?.activity === 'Available' && !this.#busy(target))
+          this.#reserve(task, target, transfer);
+        continue;
+      }
       const exclude = new Set([...task.declinedBy, transfer.initiatorWorkerSid]);
       const worker = this.#availableWorker(transfer.to, exclude);
       if (worker !== undefined) this.#reserve(task, worker, transfer);
@@ -651,13 +660,9 @@ export class TaskRouterModel {
           400,
           'a worker cannot transfer a task to itself',
         );
-      // UNCONFIRMED: TaskRouter would let the transfer wait; the emulator refuses it instead.
-      if (target.activity !== 'Available' || this.#busy(target))
-        throw new ControlError(
-          'EMU_ERR_TARGET_UNAVAILABLE',
-          409,
-          `worker ${target.friendlyName} is not available for a new reservation`,
-        );
+      // A target who is Offline or busy does not refuse the transfer: like any task waiting for
+      // a worker, it waits until the target is Available and free (`#route`). UNCONFIRMED: how
+      // long TaskRouter lets a transfer wait; the emulator waits until the call ends.
       type = 'WORKER';
     } else if (input.to.startsWith('WQ')) {
       if (!this.queues.has(input.to))
@@ -719,8 +724,7 @@ export class TaskRouterModel {
       worker,
       transfer,
     });
-    if (target !== null) this.#reserve(task, target, transfer);
-    else this.#route();
+    this.#route();
     if (input.mode === 'COLD') this.#leaveAndWrap(reservation, 'cold transfer');
     this.#syncEndConferenceOnExit(task);
     return transfer;
