@@ -24,6 +24,7 @@ export {
 export {
   countDisruptions,
   countRequests,
+  holdIntervals,
   verify,
   WINDOW_TOLERANCE_MS,
   type Check,

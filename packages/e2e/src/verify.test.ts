@@ -1,7 +1,7 @@
 import type { Segment } from '@flex-streams/core';
 import type { EmulatorEvent, EmulatorState } from '@flex-streams/emulator';
 import { describe, expect, it } from 'vitest';
-import { countDisruptions, countRequests, verify, type Evidence } from './verify.js';
+import { countDisruptions, countRequests, holdIntervals, verify, type Evidence } from './verify.js';
 
 const CUSTOMER = `CA${'1'.repeat(32)}`;
 const TASK = `WT${'2'.repeat(32)}`;
@@ -139,5 +139,22 @@ describe('verify', () => {
       total: 2,
       byOperation: { CreateStream: 1, UpdateParticipant: 1 },
     });
+  });
+
+  it('holdIntervals: from hold to unhold, or to a leave (a rejoin is unheld), or open', () => {
+    const at = (ms: number) => new Date(ms).toISOString();
+    const events = [
+      { ...event('conference.hold', { callSid: CUSTOMER }), at: at(1_000) },
+      { ...event('conference.unhold', { callSid: CUSTOMER }), at: at(2_000) },
+      { ...event('conference.hold', { callSid: CUSTOMER }), at: at(3_000) },
+      { ...event('conference.leave', { callSid: CUSTOMER }), at: at(3_500) },
+      { ...event('conference.hold', { callSid: `CA${'8'.repeat(32)}` }), at: at(3_600) },
+      { ...event('conference.hold', { callSid: CUSTOMER }), at: at(4_000) },
+    ];
+    expect(holdIntervals(events, CUSTOMER)).toEqual([
+      { from: 1_000, to: 2_000 },
+      { from: 3_000, to: 3_500 },
+      { from: 4_000, to: Number.POSITIVE_INFINITY },
+    ]);
   });
 });

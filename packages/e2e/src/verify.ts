@@ -105,6 +105,7 @@ export async function verify(evidence: Evidence): Promise<Check[]> {
   checks.push(segmentsAsExpected(evidence));
   checks.push(...recordingsPerSegment(evidence));
   checks.push(...(await voicesInRecordings(evidence)));
+  checks.push(await heldCustomerPrivacy(evidence));
   checks.push(noStreamLeftRunning(evidence));
   checks.push(twilioRequests(evidence));
   checks.push(customerDisruptionsCheck(evidence));
@@ -333,6 +334,73 @@ async function voicesInRecordings(e: Evidence): Promise<Check[]> {
 function dedupe(problems: readonly string[]): string {
   const unique = [...new Set(problems)];
   return unique.slice(0, 6).join('; ') + (unique.length > 6 ? `; … ${unique.length - 6} more` : '');
+}
+
+/**
+ * When the customer was on hold, from the event log: `conference.hold` until `conference.unhold`,
+ * a leave (a rejoin comes back unheld, emulator README "Conference rules") or the end.
+ */
+export function holdIntervals(
+  events: readonly EmulatorEvent[],
+  customerCallSid: string,
+): { from: number; to: number }[] {
+  const intervals: { from: number; to: number }[] = [];
+  let since: number | null = null;
+  for (const ev of events) {
+    if (field(ev, 'callSid') !== customerCallSid) continue;
+    const at = Date.parse(ev.at);
+    if (ev.type === 'conference.hold' && since === null) since = at;
+    if ((ev.type === 'conference.unhold' || ev.type === 'conference.leave') && since !== null) {
+      intervals.push({ from: since, to: at });
+      since = null;
+    }
+  }
+  if (since !== null) intervals.push({ from: since, to: Number.POSITIVE_INFINITY });
+  return intervals;
+}
+
+/** Windows this far inside a hold interval are checked (joins and leaves settle meanwhile). */
+const HOLD_MARGIN_MS = 300;
+
+/**
+ * A held customer hears hold music only, and is not heard (facts §4; emulator README "Audio"):
+ * on the customer leg no party's voice may be on the outbound channel while they are held (the
+ * twiml strategy must put them back on hold after its redirects, or they would hear the agents
+ * consult); on the worker leg the customer's voice may not reach the agent then.
+ */
+async function heldCustomerPrivacy(e: Evidence): Promise<Check> {
+  const { customerHz, workerHz } = voices(e);
+  const agentsHz = [...workerHz.values()];
+  const forbidden = e.leg === 'customer' ? [customerHz, ...agentsHz] : [customerHz];
+  const candidates = [customerHz, ...agentsHz, ...Object.values(SOUNDS).map((x) => x.frequencyHz)];
+  const holds = holdIntervals(e.events, e.customerCallSid);
+  let checked = 0;
+  const problems: string[] = [];
+  for (const rec of e.recordings) {
+    const outbound = e.sidecars.get(rec.path)?.channels.outbound;
+    if (outbound === undefined) continue;
+    const windows = detectTonesByWindow(await channelSamples(rec.path, outbound - 1), candidates, {
+      windowMs: WINDOW_MS,
+    });
+    for (const w of windows) {
+      const from = rec.startedAt + w.startMs;
+      const held = holds.some(
+        (h) => from >= h.from + HOLD_MARGIN_MS && from + WINDOW_MS <= h.to - HOLD_MARGIN_MS,
+      );
+      if (!held) continue;
+      checked += 1;
+      const heard = w.tones.filter((t) => forbidden.includes(t));
+      if (heard.length > 0)
+        problems.push(`${rec.streamName ?? rec.path}: ${heard.join('+')} Hz at +${w.startMs} ms`);
+    }
+  }
+  return check(
+    'held-customer-private',
+    problems.length === 0,
+    problems.length > 0
+      ? `voices while the customer was held: ${dedupe(problems)}`
+      : `${holds.length} hold(s); ${checked} recorded window(s) during them carried no voice`,
+  );
 }
 
 /** Nothing streams at the end: the emulator's streams and the controller's. */

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runScenario, type ScenarioResult } from '../src/index.js';
-import { expectAllChecksPassed, SCENARIO_TIMEOUT_MS } from './helpers.js';
+import { checkNamed, expectAllChecksPassed, SCENARIO_TIMEOUT_MS } from './helpers.js';
 
 const at = (iso: string | null | undefined): number => Date.parse(iso ?? '');
 
@@ -105,6 +105,10 @@ describe('scenarios (rest, customer leg, TaskRouter driver)', () => {
       // Flex held the customer for the transfer and B took them off hold: nothing else.
       expect(result.customerHoldChanges).toBe(2);
       expect(result.customerDisruptions).toBe(0);
+      // A and B consulted while the customer was held: recorded windows of that hold were checked.
+      expect(checkNamed(result, 'held-customer-private').detail).toMatch(
+        /; [1-9]\d* recorded window/,
+      );
     },
     SCENARIO_TIMEOUT_MS,
   );
