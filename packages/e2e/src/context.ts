@@ -160,9 +160,12 @@ export function createContext(deps: ContextDeps): ScenarioContext {
   };
 
   const waitSegmentEnded = async (reservationSid: string, who: string): Promise<void> => {
-    await syncPluginStops();
     await waitFor(
-      () => segmentOf(reservationSid),
+      async () => {
+        // Flex reports the wrap-up asynchronously: the plugin's stop follows whenever it shows.
+        await syncPluginStops();
+        return segmentOf(reservationSid);
+      },
       (s) => s?.state === 'ended' && s.streams.every((st) => st.state !== 'streaming'),
       `the segment of ${who} to end`,
     );

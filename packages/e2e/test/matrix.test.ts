@@ -5,11 +5,11 @@
  * scenarios where the customer is never alone in the conference when a stream starts or stops.
  */
 import { describe, expect, it } from 'vitest';
-import { runScenario } from '../src/index.js';
+import { runScenario, SCENARIOS } from '../src/index.js';
 import { checkNamed, expectAllChecksPassed, SCENARIO_TIMEOUT_MS } from './helpers.js';
 
 describe('worker leg (rest, plugin driver)', () => {
-  for (const name of ['warm-transfer', 'cold-transfer', 'pause-resume'] as const) {
+  for (const { name } of SCENARIOS) {
     it(
       `${name}: each agent's own voice inbound, the customer outbound`,
       async () => {
@@ -28,7 +28,12 @@ describe('worker leg (rest, plugin driver)', () => {
 });
 
 describe('plugin driver on the customer leg (rest)', () => {
-  for (const name of ['warm-transfer', 'transfer-to-queue'] as const) {
+  for (const name of [
+    'warm-transfer',
+    'transfer-to-queue',
+    'first-agent-leaves-before-accept',
+    'restart-mid-call',
+  ] as const) {
     it(
       `${name}: the plugin's start and stop alone make one stream per segment`,
       async () => {
