@@ -107,4 +107,24 @@ describe('eventParams (facts §7 field names)', () => {
       WorkerActivityName: 'Available',
     });
   });
+
+  it('a worker.activity.update: the worker resource with its previous activity and time spent in it', () => {
+    const since = new Date(at.getTime() - 90_500);
+    const params = eventParams(
+      directory,
+      'worker.activity.update',
+      { description: 'd', worker, previousActivity: { name: 'Offline', since } },
+      at,
+    );
+    expect(params).toMatchObject({
+      ResourceType: 'worker',
+      ResourceSid: 'WK1',
+      WorkerActivityName: 'Available',
+      WorkerPreviousActivitySid: 'WA-Offline',
+      WorkerPreviousActivityName: 'Offline',
+      WorkerTimeInPreviousActivity: '90',
+      WorkerTimeInPreviousActivityMs: '90500',
+    });
+    expect(params).not.toHaveProperty('TaskSid');
+  });
 });

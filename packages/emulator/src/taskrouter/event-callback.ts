@@ -40,6 +40,11 @@ export interface EventSubject {
   readonly reservation?: ReservationRecord;
   readonly worker?: WorkerRecord;
   readonly transfer?: TransferRecord;
+  /** On `worker.activity.update`: the activity the worker left and since when it was in it. */
+  readonly previousActivity?: {
+    readonly name: WorkerRecord['activity'];
+    readonly since: Date;
+  };
 }
 
 /** What the builder reads to name queues, workflows and activities. */
@@ -119,6 +124,17 @@ export function eventParams(
       WorkerAttributes: JSON.stringify(worker.attributes),
       WorkerActivitySid: activity.sid,
       WorkerActivityName: activity.name,
+    });
+  }
+  if (subject.previousActivity !== undefined) {
+    // The Worker group's "previous activity" fields [2ND, facts §7], sent on activity changes.
+    const previous = directory.activity(subject.previousActivity.name);
+    const ms = Math.max(0, now.getTime() - subject.previousActivity.since.getTime());
+    Object.assign(params, {
+      WorkerPreviousActivitySid: previous.sid,
+      WorkerPreviousActivityName: previous.name,
+      WorkerTimeInPreviousActivity: String(Math.floor(ms / 1000)),
+      WorkerTimeInPreviousActivityMs: String(ms),
     });
   }
   if (reservation !== undefined) params.ReservationSid = reservation.sid;

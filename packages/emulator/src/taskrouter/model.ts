@@ -266,11 +266,13 @@ export class TaskRouterModel {
   setActivity(workerSid: string, activity: ActivityName): WorkerRecord {
     const worker = this.#worker(workerSid);
     if (worker.activity === activity) return worker;
+    const previousActivity = { name: worker.activity, since: worker.dateStatusChanged };
     worker.activity = activity;
     worker.dateStatusChanged = worker.dateUpdated = this.#now();
     this.#emit('worker.activity.update', {
       description: `Worker ${worker.friendlyName} updated to ${activity} Activity`,
       worker,
+      previousActivity,
     });
     this.#route();
     return worker;
