@@ -3,7 +3,7 @@
  * one full scenario with its JSON document (the shape issue 6 documents), and usage errors.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,5 +124,15 @@ describe('flex-streams demo', () => {
     expect(flag.stderr).toContain("--strategy must be one of rest, twiml, not 'loud'");
     const none = await runCli(['demo']);
     expect(none.code).toBe(2);
+  });
+
+  it('reports an unusable recordings folder in one line with exit code 1', async () => {
+    const file = join(dir, 'not-a-folder');
+    await writeFile(file, 'x');
+    const result = await runCli(['demo', 'warm-transfer', '--recordings', file]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain('FS_RCV_RECORDINGS_DIR_UNUSABLE');
   });
 });

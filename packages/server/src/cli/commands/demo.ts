@@ -6,6 +6,7 @@ import {
   type ScenarioResult,
 } from '@flex-streams/e2e';
 import { resolve } from 'node:path';
+import { isReceiverError } from '@flex-streams/receiver';
 import { UsageError, type Command } from '../command.js';
 import { parseFlags, stderrLogger } from '../options.js';
 
@@ -119,6 +120,16 @@ export const demoCommand: Command = {
     } catch (error) {
       if (isE2eError(error) && error.code === 'FS_E2E_INVALID_COMBINATION') {
         throw new UsageError(error.message);
+      }
+      // An unusable --recordings folder (or a busy port) is one line, not a stack trace.
+      if (isReceiverError(error)) {
+        io.stderr.write(`flex-streams demo: ${error.message}\n`);
+        return 1;
+      }
+      // A step that did not happen is a failed demo: say which one.
+      if (isE2eError(error)) {
+        io.stderr.write(`flex-streams demo: the scenario did not complete: ${error.message}\n`);
+        return 1;
       }
       throw error;
     }
