@@ -7,7 +7,7 @@
  */
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../src/index.js';
+import { ControlError, startEmulator, type Emulator } from '../src/index.js';
 import { recordingClient, waitFor } from './helpers/contract.js';
 import {
   control,
@@ -194,6 +194,9 @@ describe('the workspace EventCallbackUrl', () => {
         status: 400,
         code: 'EMU_ERR_BAD_REQUEST',
       });
+      expect(() => {
+        emu.taskrouter.updateWorkspace({ eventCallbackUrl: url });
+      }).toThrow(ControlError);
     }
     expect(emu.state().taskrouter.workspace).toEqual(before);
     expect(before.eventCallbackUrl).toBe(callbackUrl);

@@ -56,6 +56,16 @@ export interface EventDirectory {
   activity(name: WorkerRecord['activity']): ActivityRecord;
 }
 
+/**
+ * Whether `text` is an absolute http(s) URL: TaskRouter POSTs its events over HTTP(S) only (facts
+ * §7 "Delivery"), so any other scheme could never be delivered and is refused up front (21205).
+ */
+export function isHttpUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const { protocol } = new URL(text);
+  return protocol === 'http:' || protocol === 'https:';
+}
+
 const seconds = (date: Date): string => String(Math.floor(date.getTime() / 1000));
 
 /**

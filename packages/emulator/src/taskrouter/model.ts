@@ -10,6 +10,7 @@ import type { WebhookSender } from '../webhooks/sender.js';
 import {
   createEventDelivery,
   eventParams,
+  isHttpUrl,
   type EventSubject,
   type TaskRouterEventType,
 } from './event-callback.js';
@@ -192,12 +193,22 @@ export class TaskRouterModel {
 
   // ------------------------------------------------------------ workspace
 
-  /** `UpdateWorkspace`: `EventCallbackUrl` (empty: none), `EventsFilter` (empty: every event). */
+  /**
+   * `UpdateWorkspace`: `EventCallbackUrl` (empty: none; else an http(s) URL, or a `ControlError`
+   * before anything changes), `EventsFilter` (empty: every event).
+   */
   updateWorkspace(update: {
     friendlyName?: string;
     eventCallbackUrl?: string;
     eventsFilter?: string;
   }): void {
+    const url = update.eventCallbackUrl;
+    if (url !== undefined && url !== '' && !isHttpUrl(url))
+      throw new ControlError(
+        'EMU_ERR_BAD_REQUEST',
+        400,
+        `eventCallbackUrl must be an http(s) URL, got '${url}'`,
+      );
     const ws = this.workspace;
     if (update.friendlyName !== undefined) ws.friendlyName = update.friendlyName;
     if (update.eventCallbackUrl !== undefined)

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ControlError, TwilioApiError, twilioErrors } from '../errors.js';
+import { isHttpUrl } from './event-callback.js';
 import type { TaskRouterModel } from './model.js';
 import {
   TASKROUTER_BASE,
@@ -12,16 +13,6 @@ import {
 } from './serialize.js';
 
 type Params = Record<string, string>;
-
-/**
- * Whether `text` is an absolute http(s) URL: TaskRouter POSTs its events over HTTP(S) only (facts
- * §7 "Delivery"), so any other scheme could never be delivered and is refused up front (21205).
- */
-function isHttpUrl(text: string): boolean {
-  if (!URL.canParse(text)) return false;
-  const { protocol } = new URL(text);
-  return protocol === 'http:' || protocol === 'https:';
-}
 
 function objectOf(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
