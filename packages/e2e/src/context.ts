@@ -151,7 +151,7 @@ export function createContext(deps: ContextDeps): ScenarioContext {
    * for every reservation it started that Flex has since ended.
    */
   const syncPluginStops = async (): Promise<void> => {
-    if (stack.options.driver !== 'plugin') return;
+    if (stack.options.driver === 'taskrouter') return;
     for (const r of reservations()) {
       if (!pluginLive.has(r.sid) || r.status === 'accepted') continue;
       pluginLive.delete(r.sid);
@@ -200,7 +200,7 @@ export function createContext(deps: ContextDeps): ScenarioContext {
       const reservationSid = pending?.sid ?? '';
       deps.note(`agent ${agent} accepts reservation ${reservationSid}`);
       tr.accept(reservationSid, workerSid);
-      if (stack.options.driver === 'plugin') {
+      if (stack.options.driver !== 'taskrouter') {
         const reservation = latestReservation(workerSid);
         const task = emu.state().taskrouter.tasks.find((t) => t.sid === taskSid);
         pluginLive.add(reservationSid);

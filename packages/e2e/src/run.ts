@@ -92,7 +92,7 @@ export function validateCombination(strategy: Strategy, leg: Leg, driver: Driver
       'FS_E2E_INVALID_COMBINATION',
       'the twiml strategy only streams the customer leg (a worker leg must never get new TwiML): use --strategy rest with --leg worker',
     );
-  if (leg === 'worker' && driver === 'taskrouter')
+  if (leg === 'worker' && driver !== 'plugin')
     throw new E2eError(
       'FS_E2E_INVALID_COMBINATION',
       "the worker leg needs the plugin driver: TaskRouter's events do not name the agent's call leg",

@@ -27,9 +27,10 @@ export type Strategy = 'rest' | 'twiml';
 export type Leg = 'customer' | 'worker';
 /**
  * Who tells the controller about accepts and wrap-ups: TaskRouter's workspace event callbacks,
- * or the Flex plugin API (the agent's browser, with the agent's Flex token).
+ * the Flex plugin API (the agent's browser, with the agent's Flex token), or both at once (issue 5:
+ * together they never make two streams for one segment).
  */
-export type Driver = 'taskrouter' | 'plugin';
+export type Driver = 'taskrouter' | 'plugin' | 'both';
 
 /** Options of {@link startStack}. */
 export interface StackOptions {
@@ -112,7 +113,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       FLEX_STREAMS_DATA_DIR: dataDir,
       FLEX_STREAMS_STRATEGY: options.strategy,
       FLEX_STREAMS_LEG: options.leg,
-      FLEX_STREAMS_TASKROUTER_DRIVER: options.driver === 'taskrouter' ? 'on' : 'off',
+      FLEX_STREAMS_TASKROUTER_DRIVER: options.driver === 'plugin' ? 'off' : 'on',
       FLEX_STREAMS_PLUGIN_API: 'on',
       // The emulator answers Twilio's token validation protocol (packages/emulator README).
       FLEX_STREAMS_FLEX_TOKEN_VALIDATION: 'http',
@@ -122,7 +123,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const controllerLogger = logger.child({ component: 'controller' });
     const start = (): Promise<RunningService> => startService(config, { logger: controllerLogger });
     let service = await start();
-    if (options.driver === 'taskrouter') {
+    if (options.driver !== 'plugin') {
       const client = twilio(emulator.accountSid, emulator.authToken, {
         httpClient: emulatorHttpClient(emulator.url),
       });

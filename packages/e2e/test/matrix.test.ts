@@ -71,3 +71,21 @@ describe('twiml strategy (customer leg, TaskRouter driver)', () => {
     );
   }
 });
+
+describe('both drivers at once (rest, customer leg)', () => {
+  for (const [name, segments] of [
+    ['warm-transfer', 2],
+    ['multi-hop', 4],
+  ] as const) {
+    it(
+      `${name}: TaskRouter events and the plugin racing still make one stream per segment`,
+      async () => {
+        const result = await runScenario(name, { driver: 'both' });
+        expectAllChecksPassed(result);
+        expect(result.twilioRequests.byOperation.CreateStream).toBe(segments);
+        expect(result.recordings).toHaveLength(segments);
+      },
+      SCENARIO_TIMEOUT_MS,
+    );
+  }
+});

@@ -12,7 +12,7 @@ import { parseFlags, stderrLogger } from '../options.js';
 
 const STRATEGIES = ['rest', 'twiml'] as const;
 const LEGS = ['customer', 'worker'] as const;
-const DRIVERS = ['taskrouter', 'plugin'] as const;
+const DRIVERS = ['taskrouter', 'plugin', 'both'] as const;
 
 const usage = `Usage: flex-streams demo <scenario> [options]
        flex-streams demo --list
@@ -28,8 +28,9 @@ Scenarios (see --list): ${SCENARIOS.map((s) => s.name).join(', ')}
 Options:
   --strategy S       rest (default) or twiml
   --leg L            customer (default) or worker (worker needs --strategy rest)
-  --driver D         taskrouter (default for the customer leg) or plugin (the Flex plugin API;
-                     the worker leg needs it: TaskRouter's events do not name the agent's leg)
+  --driver D         taskrouter (default for the customer leg), plugin (the Flex plugin API;
+                     the worker leg needs it: TaskRouter's events do not name the agent's leg),
+                     or both at once (they must never make two streams for one segment)
   --recordings DIR   where recordings go (default ./recordings); they are kept
   --json             print exactly one JSON document on stdout (scenario, strategy, leg, ok,
                      segments, recordings, twilioRequests, customerDisruptions, checks, timeline)
