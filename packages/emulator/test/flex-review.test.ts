@@ -302,3 +302,74 @@ describe('a transfer to a worker who is not free', () => {
     );
   });
 });
+
+describe('cancelling a WARM transfer', () => {
+  it("cancels the target's offer or the wait, keeps the agent with the held customer, and allows a new transfer", async () => {
+    const a = await worker(emu, 'ct-a', 'ct');
+    const b = await worker(emu, 'ct-b', 'ct');
+    const off = String(
+      (await ok(emu, 'workers', { friendlyName: 'ct-off', queues: ['ct-x'], activity: 'Offline' }))
+        .sid,
+    );
+    const { callSid: customer, taskSid } = await queuedCall(emu, 'ct');
+    const rA = await pendingReservation(emu, taskSid, a);
+    await ok(emu, `reservations/${rA}/accept`, { workerSid: a });
+    // Only the transferring agent may cancel, and only a transfer in progress.
+    expect(
+      (await control(emu, `tasks/${taskSid}/cancel-transfer`, { workerSid: a })).body.code,
+    ).toBe('EMU_ERR_NO_TRANSFER');
+    const waiting = await ok(emu, `tasks/${taskSid}/transfer`, {
+      workerSid: a,
+      to: off,
+      mode: 'WARM',
+    });
+    expect(waiting.reservationSid).toBeNull();
+    expect((await control(emu, `tasks/${taskSid}/cancel-transfer`, { workerSid: b })).status).toBe(
+      403,
+    );
+    await ok(emu, `tasks/${taskSid}/cancel-transfer`, { workerSid: a });
+    const offered = await ok(emu, `tasks/${taskSid}/transfer`, {
+      workerSid: a,
+      to: b,
+      mode: 'WARM',
+    });
+    const rB = String(offered.reservationSid);
+    const view = await ok(emu, `tasks/${taskSid}/cancel-transfer`, { workerSid: a });
+    expect(view).toMatchObject({
+      sid: rA,
+      status: 'accepted',
+      outgoingTransferObject: { status: 'CANCELED' },
+    });
+    expect(reservationStatuses(emu, taskSid)).toEqual({ [a]: 'accepted', [b]: 'canceled' });
+    expect(
+      emu
+        .state()
+        .taskrouter.tasks.find((t) => t.sid === taskSid)
+        ?.transfers.map((t) => t?.status),
+    ).toEqual(['CANCELED', 'CANCELED']);
+    const sorted = members(emu, taskSid).sort((x, y) => x.callSid.localeCompare(y.callSid));
+    expect(sorted).toEqual(
+      [
+        { callSid: customer, hold: true, endConferenceOnExit: true },
+        { callSid: legOf(emu, taskSid, a), hold: false, endConferenceOnExit: true },
+      ].sort((x, y) => x.callSid.localeCompare(y.callSid)),
+    );
+    // The off worker becoming Available later gets nothing: that transfer is over.
+    await ok(emu, `workers/${off}/activity`, { activity: 'Available' });
+    expect(emu.state().taskrouter.reservations.filter((r) => r.workerSid === off)).toEqual([]);
+    await ok(emu, `tasks/${taskSid}/unhold`, { workerSid: a });
+    await expectEvents(emu, hook.received, taskSid, [
+      'task.created',
+      'reservation.created',
+      'reservation.accepted',
+      'task.updated',
+      'task.transfer-initiated',
+      'task.transfer-canceled',
+      'task.transfer-initiated',
+      'reservation.created',
+      'reservation.canceled',
+      'task.transfer-canceled',
+    ]);
+    expect(rB).toMatch(/^WR/);
+  });
+});

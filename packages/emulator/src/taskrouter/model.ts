@@ -773,6 +773,51 @@ export class TaskRouterModel {
     return reservation;
   }
 
+  /**
+   * The transferring agent cancels a WARM transfer not yet accepted (Flex's "cancel transfer" on a
+   * consult): the target's pending reservation, if any, is canceled (`reservation.canceled`), the
+   * transfer becomes `CANCELED` (`task.transfer-canceled`) and the agent may transfer again.
+   * UNCONFIRMED: the customer stays held until the agent unholds it, as after a failed transfer.
+   */
+  cancelTransfer(input: { taskSid: string; workerSid: string }): ReservationRecord {
+    const { task, reservation } = this.#ownTask(
+      input.taskSid,
+      input.workerSid,
+      'cancel a transfer of',
+    );
+    const outgoing = this.transfersOf(reservation).outgoing;
+    if (outgoing?.mode !== 'WARM' || outgoing.status !== 'INITIATED')
+      throw new ControlError(
+        'EMU_ERR_NO_TRANSFER',
+        409,
+        `worker ${input.workerSid} has no warm transfer of task ${task.sid} waiting to be accepted`,
+      );
+    this.#flexAction('cancelTransfer', {
+      taskSid: task.sid,
+      workerSid: input.workerSid,
+      transferSid: outgoing.sid,
+    });
+    for (const offer of this.reservationsOf(task.sid)) {
+      if (offer.transferSid !== outgoing.sid || offer.status !== 'pending') continue;
+      this.#clearTimer(offer);
+      this.#setReservationStatus(offer, 'canceled');
+      this.#emit('reservation.canceled', {
+        description: `Reservation ${offer.sid} canceled: transfer ${outgoing.sid} canceled`,
+        task,
+        worker: this.#worker(offer.workerSid),
+        reservation: offer,
+      });
+    }
+    this.#setTransferStatus(outgoing, 'CANCELED');
+    this.#emit('task.transfer-canceled', {
+      description: `Transfer ${outgoing.sid} canceled by the transferring worker`,
+      task,
+      transfer: outgoing,
+    });
+    this.#route();
+    return reservation;
+  }
+
   /** Flex's HoldCall / UnholdCall on the customer: a participant update `Hold` (facts §4). */
   hold(input: { taskSid: string; workerSid: string; hold: boolean }): void {
     const { task } = this.#ownTask(

@@ -475,6 +475,18 @@ function registerDeskRoutes(
     },
   );
 
+  app.post<{ Params: Params }>(
+    '/_emulator/tasks/:sid/cancel-transfer',
+    { config: { operation: 'ControlCancelTransfer' } },
+    (request) => {
+      const reservation = model.cancelTransfer({
+        taskSid: request.params.sid ?? '',
+        workerSid: str(json(request), 'workerSid'),
+      });
+      return reservationView(model, reservation.sid);
+    },
+  );
+
   for (const verb of ['hold', 'unhold'] as const) {
     app.post<{ Params: Params }>(
       `/_emulator/tasks/:sid/${verb}`,
