@@ -140,3 +140,38 @@ export interface SegmentStore {
   listByCall(customerCallSid: string): Promise<Segment[]>;
   put(segment: Segment, expectedVersion: number): Promise<Segment>;
 }
+
+/**
+ * A TaskRouter reservation, as far as flex-streams reads it (`FetchTaskReservation`,
+ * `GET /v1/Workspaces/{WS}/Tasks/{WT}/Reservations/{WR}`, twilio_taskrouter_v1.json).
+ */
+export interface ReservationResource {
+  sid: string;
+  taskSid: string;
+  /** The worker the reservation was offered to: the only one who may act on its segment. */
+  workerSid: string;
+  /** `pending`, `accepted`, `wrapping`, `completed`, `rejected`… as TaskRouter answers it. */
+  status: string;
+}
+
+/** A conference participant as listed (`ListParticipant`, twilio-facts §4). */
+export interface ParticipantSummary {
+  callSid: string;
+  /** The participant's label, or null when it has none. */
+  label: string | null;
+}
+
+/**
+ * The TaskRouter (and conference listing) reads the service needs beyond the `VoicePort`: who a
+ * reservation belongs to, a task's attributes, a conference's participants. Every method resolves
+ * with Twilio's answer, or null when Twilio answered 404, or rejects with a {@link VoiceApiError}
+ * (the one wrapping of SDK failures, style §6).
+ */
+export interface TaskRouterPort {
+  /** `FetchTaskReservation` in the configured workspace; null for an unknown task or reservation. */
+  fetchReservation(taskSid: string, reservationSid: string): Promise<ReservationResource | null>;
+  /** `FetchTask`: its `attributes` parsed as JSON (an object), or null for an unknown task. */
+  fetchTaskAttributes(taskSid: string): Promise<Record<string, unknown> | null>;
+  /** `ListParticipant` of a conference (first page of up to 50: a Flex call has a handful). */
+  listParticipants(conferenceSid: string): Promise<ParticipantSummary[]>;
+}

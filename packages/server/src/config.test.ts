@@ -47,7 +47,11 @@ describe('loadServiceConfig', () => {
       flexToken: { mode: 'twilio' },
       corsOrigins: ['https://flex.twilio.com'],
       logLevel: 'info',
-      twilio: { credentials: { accountSid: ACCOUNT, authToken: 'token' }, apiBaseUrl: null },
+      twilio: {
+        credentials: { accountSid: ACCOUNT, authToken: 'token' },
+        apiBaseUrl: null,
+        workspaceSid: null,
+      },
     });
     expect(config.dataDir).toMatch(/[/\\]data$/);
     expect(Object.isFrozen(config)).toBe(true);
@@ -61,6 +65,7 @@ describe('loadServiceConfig', () => {
       TWILIO_API_KEY_SID: KEY,
       TWILIO_API_KEY_SECRET: 'secret',
       TWILIO_API_BASE_URL: 'http://127.0.0.1:4010/',
+      TWILIO_WORKSPACE_SID: `WS${'ab'.repeat(16)}`,
       FLEX_STREAMS_STRATEGY: 'twiml',
       FLEX_STREAMS_TRACK: 'inbound_track',
       FLEX_STREAMS_HOST: '0.0.0.0',
@@ -76,6 +81,7 @@ describe('loadServiceConfig', () => {
       credentials: { accountSid: ACCOUNT, apiKeySid: KEY, apiKeySecret: 'secret' },
       authToken: 'token',
       apiBaseUrl: 'http://127.0.0.1:4010',
+      workspaceSid: `WS${'ab'.repeat(16)}`,
     });
     expect(config.controller).toMatchObject({
       strategy: 'twiml',
@@ -113,8 +119,10 @@ describe('loadServiceConfig', () => {
       FLEX_STREAMS_FLEX_TOKEN_VALIDATION: 'http',
       FLEX_STREAMS_CORS_ORIGINS: 'https://flex.twilio.com/path',
       TWILIO_API_KEY_SID: KEY,
+      TWILIO_WORKSPACE_SID: 'WS123',
     });
     for (const expected of [
+      'TWILIO_WORKSPACE_SID must be "WS" followed by 32 hex digits',
       'TWILIO_ACCOUNT_SID must be "AC" followed by 32 hex digits',
       'FLEX_STREAMS_PORT must be from 0 to 65535',
       'FLEX_STREAMS_PUBLIC_URL must be an absolute http:// or https:// URL',

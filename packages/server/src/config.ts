@@ -29,6 +29,11 @@ export interface ServiceConfig {
     authToken: string | null;
     /** A Twilio-compatible origin (the emulator) instead of `https://*.twilio.com`, or null. */
     apiBaseUrl: string | null;
+    /**
+     * The Flex workspace (`WS…`): the plugin API checks with TaskRouter that a reservation is the
+     * token's worker's, and the worker leg is looked up in its tasks. Null when not configured.
+     */
+    workspaceSid: string | null;
   }>;
   /** The core's controller options (strategy, leg, track, stream URL, status callback URL…). */
   readonly controller: ControllerConfig;
@@ -128,6 +133,14 @@ const ENV_FIELDS = {
   ),
   TWILIO_API_KEY_SECRET: optional,
   TWILIO_API_BASE_URL: httpUrl('TWILIO_API_BASE_URL'),
+  TWILIO_WORKSPACE_SID: optional.pipe(
+    z
+      .string()
+      .regex(/^WS[0-9a-fA-F]{32}$/, {
+        error: 'TWILIO_WORKSPACE_SID must be "WS" followed by 32 hex digits',
+      })
+      .optional(),
+  ),
   FLEX_STREAMS_STRATEGY: optional,
   FLEX_STREAMS_LEG: optional,
   FLEX_STREAMS_TRACK: optional,
@@ -326,6 +339,7 @@ export function loadServiceConfig(env: Environment = process.env): ServiceConfig
       credentials: Object.freeze(credentials),
       authToken,
       apiBaseUrl: vars.TWILIO_API_BASE_URL?.replace(/\/+$/, '') ?? null,
+      workspaceSid: vars.TWILIO_WORKSPACE_SID ?? null,
     }),
     controller,
     publicUrl,

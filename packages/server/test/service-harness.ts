@@ -156,9 +156,13 @@ export interface World {
 
 /**
  * Starts emulator, receiver, token service and the service (`rest`, customer leg unless `env`
- * overrides it: any service variable, e.g. `FLEX_STREAMS_STRATEGY`, `FLEX_STREAMS_LEG`).
+ * overrides it: any service variable, e.g. `FLEX_STREAMS_STRATEGY`, `FLEX_STREAMS_LEG`). With
+ * `flex`, the service reads the emulator's workspace and validates tokens at the emulator.
  */
-export async function startWorld(env: Readonly<Record<string, string>> = {}): Promise<World> {
+export async function startWorld(
+  env: Readonly<Record<string, string>> = {},
+  options: { flex?: boolean } = {},
+): Promise<World> {
   const emu = await startEmulator();
   const dataDir = await mkdtemp(join(tmpdir(), 'fs-service-'));
   const receiver = await startReceiver({
@@ -187,6 +191,14 @@ export async function startWorld(env: Readonly<Record<string, string>> = {}): Pr
     FLEX_STREAMS_FLEX_TOKEN_VALIDATION: 'http',
     FLEX_STREAMS_FLEX_TOKEN_URL: tokens.url,
     FLEX_STREAMS_CORS_ORIGINS: 'https://flex.twilio.com',
+    // The real Flex flow: the emulator's workspace (reservations checked with TaskRouter) and its
+    // token validation endpoint (tokens from `emu.taskrouter.issueToken`).
+    ...(options.flex === true
+      ? {
+          TWILIO_WORKSPACE_SID: emu.state().taskrouter.workspace.sid,
+          FLEX_STREAMS_FLEX_TOKEN_URL: emu.url,
+        }
+      : {}),
     ...env,
   });
   const logger = pino({ level: 'silent' });

@@ -36,6 +36,7 @@ export {
   toVoiceApiError,
   type TwilioVoicePortOptions,
 } from './voice-port.js';
+export { createTwilioTaskRouterPort, type TwilioTaskRouterPortOptions } from './taskrouter-port.js';
 export {
   createWebhookSignatureValidator,
   type WebhookParams,

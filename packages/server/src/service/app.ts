@@ -14,6 +14,7 @@ import {
   type ControllerCommand,
   type SegmentStore,
   type StreamController,
+  type TaskRouterPort,
   type UseCaseResult,
   FS_ERRORS,
 } from '@flex-streams/core';
@@ -41,6 +42,11 @@ export interface ServiceAppDeps {
   controller: StreamController;
   /** Read only, to check which worker a reservation's segment belongs to. */
   store: SegmentStore;
+  /**
+   * TaskRouter reads: who a reservation belongs to (plugin API ownership). Null when no workspace
+   * is configured: the first plugin `start` then binds the reservation to the token's worker.
+   */
+  taskRouter: TaskRouterPort | null;
   logger: Logger;
   registry: Registry;
   /** Webhook signatures; null when no auth token is configured (webhook routes are then off). */
@@ -362,6 +368,41 @@ function registerPluginApi(
     return segment;
   }
 
+  /**
+   * Before a segment exists, the store cannot tell whose reservation it is: TaskRouter can
+   * (`FetchTaskReservation`, its `worker_sid`). Another worker's reservation is 403, an unknown
+   * task or reservation 404, and nothing is recorded in either case.
+   */
+  async function reservationOwnedBy(
+    taskSid: string,
+    reservationSid: string,
+    workerSid: string,
+  ): Promise<void> {
+    if (deps.taskRouter === null) return;
+    let reservation;
+    try {
+      reservation = await deps.taskRouter.fetchReservation(taskSid, reservationSid);
+    } catch (error) {
+      throw new ServiceError(
+        'FS_ERR_TASKROUTER_UNAVAILABLE',
+        `Could not check reservation ${reservationSid} with TaskRouter: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+    if (reservation === null) {
+      throw new ServiceError(
+        'FS_ERR_RESERVATION_NOT_FOUND',
+        `TaskRouter knows no reservation ${reservationSid} of task ${taskSid} in this workspace`,
+      );
+    }
+    if (reservation.workerSid !== workerSid) {
+      throw createFsError(
+        'FS_ERR_NOT_SEGMENT_OWNER',
+        `Reservation ${reservationSid} belongs to another worker`,
+      );
+    }
+  }
+
   const actions: Record<
     PluginAction,
     (body: unknown, workerSid: string) => Promise<UseCaseResult>
@@ -369,6 +410,7 @@ function registerPluginApi(
     async start(body, workerSid) {
       const input = parseBody(PLUGIN_BODIES.start, body, 'start request');
       await segmentOwnedBy(input.reservationSid, workerSid);
+      await reservationOwnedBy(input.taskSid, input.reservationSid, workerSid);
       // The stream URL never comes from the client: the core's config holds it.
       return controller.reservationAccepted({ ...input, workerSid });
     },

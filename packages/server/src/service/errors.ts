@@ -21,6 +21,10 @@ export const FS_SERVICE_ERRORS = {
   FS_ERR_MALFORMED_BODY: { status: 400, meaning: 'malformed request body' },
   /** `GET /v1/calls/:callSid` for a call this service has no segment of. */
   FS_ERR_CALL_NOT_FOUND: { status: 404, meaning: 'call not known here' },
+  /** A plugin `start` for a task or reservation TaskRouter does not know (in this workspace). */
+  FS_ERR_RESERVATION_NOT_FOUND: { status: 404, meaning: 'reservation not known to TaskRouter' },
+  /** TaskRouter could not be asked whose a reservation is (network, 5xx, credentials). */
+  FS_ERR_TASKROUTER_UNAVAILABLE: { status: 503, meaning: 'TaskRouter lookup failed' },
   /** A path the service does not serve (or a driver that is switched off). */
   FS_ERR_ROUTE_NOT_FOUND: { status: 404, meaning: 'no such endpoint' },
   /** A browser request from an origin that is not in `FLEX_STREAMS_CORS_ORIGINS`. */

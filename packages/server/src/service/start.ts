@@ -11,12 +11,14 @@ import {
   type IdGenerator,
   type SegmentStore,
   type StreamController,
+  type TaskRouterPort,
   type VoicePort,
 } from '@flex-streams/core';
 import {
   createFlexTokenValidator,
   createHttpFlexTokenValidator,
   createTwilioClient,
+  createTwilioTaskRouterPort,
   createTwilioVoicePort,
   createWebhookSignatureValidator,
   type FlexTokenValidator,
@@ -37,6 +39,11 @@ export interface ServiceDeps {
   store?: SegmentStore;
   /** Defaults to the twilio SDK voice port (pointed at `TWILIO_API_BASE_URL` when set). */
   voice?: VoicePort;
+  /**
+   * Defaults to the twilio SDK TaskRouter port in `config.twilio.workspaceSid`, or none when no
+   * workspace is configured.
+   */
+  taskRouter?: TaskRouterPort | null;
   /** Defaults to the validator chosen by `config.flexToken`. */
   tokens?: FlexTokenValidator;
   clock?: Clock;
@@ -67,14 +74,27 @@ export async function startService(
     pino({ level: config.logLevel, base: { component: 'controller' } }, pino.destination(2));
   const registry = deps.registry ?? new Registry();
   const store = deps.store ?? (await openFileSegmentStore({ dataDir: config.dataDir }));
-  const voice =
-    deps.voice ??
-    createTwilioVoicePort(
-      createTwilioClient(
-        config.twilio.credentials,
-        config.twilio.apiBaseUrl === null ? {} : { apiBaseUrl: config.twilio.apiBaseUrl },
-      ),
+  let client: ReturnType<typeof createTwilioClient> | undefined;
+  const twilioClient = () =>
+    (client ??= createTwilioClient(
+      config.twilio.credentials,
+      config.twilio.apiBaseUrl === null ? {} : { apiBaseUrl: config.twilio.apiBaseUrl },
+    ));
+  const voice = deps.voice ?? createTwilioVoicePort(twilioClient());
+  const workspaceSid = config.twilio.workspaceSid;
+  const taskRouter =
+    deps.taskRouter !== undefined
+      ? deps.taskRouter
+      : workspaceSid === null
+        ? null
+        : createTwilioTaskRouterPort(twilioClient(), { workspaceSid });
+  if (taskRouter === null && config.drivers.pluginApi) {
+    logger.warn(
+      {},
+      'TWILIO_WORKSPACE_SID is not set: the plugin API cannot ask TaskRouter whose a reservation ' +
+        "is, so the first start binds it to the token's worker (set it to close that gap)",
     );
+  }
   const controller = createStreamController({
     voice,
     store,
@@ -101,6 +121,7 @@ export async function startService(
   const { app } = await createServiceApp({
     controller,
     store,
+    taskRouter,
     logger,
     registry,
     signatures,

@@ -208,6 +208,7 @@ export const startCommand: Command = {
           TWILIO_API_KEY_SID: '',
           TWILIO_API_KEY_SECRET: '',
           TWILIO_API_BASE_URL: emulator.url,
+          TWILIO_WORKSPACE_SID: emulator.state().taskrouter.workspace.sid,
           FLEX_STREAMS_STREAM_URL: receiver.url,
           FLEX_STREAMS_PUBLIC_URL: `http://${host}:${controllerPort}`,
           FLEX_STREAMS_PORT: String(controllerPort),
