@@ -81,6 +81,14 @@ export {
   type VoicePort,
 } from './ports.js';
 export { backoffDelayMs, withRetry, type RetryDeps } from './retry.js';
+export {
+  conferenceOfAttributes,
+  DEFAULT_WORKER_LEG_POLICY,
+  resolveWorkerCallSid,
+  type WorkerLegDeps,
+  type WorkerLegPolicy,
+  type WorkerLegQuery,
+} from './worker-leg.js';
 export { createKeyedSerializer, type KeyedSerializer } from './serialize.js';
 export {
   createRestStrategy,

@@ -12,6 +12,7 @@ import {
   parseStreamStatusCallback,
   parseTaskRouterEvent,
   type ControllerCommand,
+  type ReservationAcceptedInput,
   type SegmentStore,
   type StreamController,
   type TaskRouterPort,
@@ -49,6 +50,12 @@ export interface ServiceAppDeps {
   taskRouter: TaskRouterPort | null;
   logger: Logger;
   registry: Registry;
+  /**
+   * Finds the agent's own call leg of a TaskRouter accept (the event has no agent CallSid), given
+   * the event's `TaskAttributes`; null unless the configured leg is `worker`.
+   */
+  workerLeg:
+    ((input: ReservationAcceptedInput, attributes: unknown) => Promise<string | null>) | null;
   /** Webhook signatures; null when no auth token is configured (webhook routes are then off). */
   signatures: WebhookSignatureValidator | null;
   /** The agents' Flex tokens; null switches the plugin API off. */
@@ -177,26 +184,36 @@ export async function createServiceApp(deps: ServiceAppDeps): Promise<ServiceApp
   // Webhook use cases run after the answer (Twilio waits at most 15 s for a webhook, facts §7,
   // and a use case may retry Twilio with backoff for longer); close() waits for them.
   const background = new Set<Promise<void>>();
-  function runInBackground(endpoint: string, command: ControllerCommand): void {
-    const task = applyCommand(controller, command).then(
-      (result) => {
-        metrics.useCaseOutcomes.inc({
-          use_case: useCaseName(command),
-          outcome: result?.outcome ?? 'not-handled',
-        });
-        logger.info(
-          { endpoint, command: command.kind, outcome: result?.outcome, detail: result?.detail },
-          `${endpoint}: ${result === null ? 'event not handled' : result.detail}`,
-        );
-      },
-      (error: unknown) => {
-        metrics.useCaseOutcomes.inc({ use_case: useCaseName(command), outcome: 'error' });
-        logger.error(
-          { endpoint, command: command.kind, err: error },
-          `${endpoint}: use case failed`,
-        );
-      },
-    );
+  function runInBackground(
+    endpoint: string,
+    parsed: ControllerCommand,
+    prepare: (command: ControllerCommand) => Promise<ControllerCommand> = (c) => Promise.resolve(c),
+  ): void {
+    let command = parsed;
+    const task = prepare(parsed)
+      .then((prepared) => {
+        command = prepared;
+        return applyCommand(controller, prepared);
+      })
+      .then(
+        (result) => {
+          metrics.useCaseOutcomes.inc({
+            use_case: useCaseName(command),
+            outcome: result?.outcome ?? 'not-handled',
+          });
+          logger.info(
+            { endpoint, command: command.kind, outcome: result?.outcome, detail: result?.detail },
+            `${endpoint}: ${result === null ? 'event not handled' : result.detail}`,
+          );
+        },
+        (error: unknown) => {
+          metrics.useCaseOutcomes.inc({ use_case: useCaseName(command), outcome: 'error' });
+          logger.error(
+            { endpoint, command: command.kind, err: error },
+            `${endpoint}: use case failed`,
+          );
+        },
+      );
     background.add(task);
     void task.finally(() => background.delete(task));
   }
@@ -254,6 +271,33 @@ export async function createServiceApp(deps: ServiceAppDeps): Promise<ServiceApp
     if (!validation.valid) throw new ServiceError('FS_ERR_BAD_SIGNATURE', validation.message);
   }
 
+  /**
+   * The worker leg needs the agent's CallSid, which `reservation.accepted` lacks (twilio-facts §7):
+   * it is looked up (bounded) before the use case runs. Not found: the accept goes on without it
+   * and the core refuses it (logged), so nothing streams on a leg that is not the agent's.
+   */
+  async function withWorkerLeg(
+    command: ControllerCommand,
+    attributes: unknown,
+  ): Promise<ControllerCommand> {
+    if (
+      deps.workerLeg === null ||
+      command.kind !== 'reservation-accepted' ||
+      command.input.workerCallSid !== undefined
+    ) {
+      return command;
+    }
+    const workerCallSid = await deps.workerLeg(command.input, attributes);
+    if (workerCallSid === null) {
+      logger.warn(
+        { taskSid: command.input.taskSid, reservationSid: command.input.reservationSid },
+        "taskrouter: the agent's call leg could not be found; no stream for this accept",
+      );
+      return command;
+    }
+    return { ...command, input: { ...command.input, workerCallSid } };
+  }
+
   app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
   app.get('/metrics', async (_request, reply) => {
     const text = await deps.registry.metrics();
@@ -289,7 +333,10 @@ export async function createServiceApp(deps: ServiceAppDeps): Promise<ServiceApp
   if (deps.drivers.taskRouter && deps.signatures !== null) {
     app.post(TASKROUTER_EVENTS_PATH, async (request, reply) => {
       checkSignature(request);
-      runInBackground('taskrouter', parseTaskRouterEvent(webhookParams(request.body)));
+      const params = webhookParams(request.body);
+      runInBackground('taskrouter', parseTaskRouterEvent(params), (command) =>
+        withWorkerLeg(command, params.TaskAttributes),
+      );
       return reply.code(204).send();
     });
   }

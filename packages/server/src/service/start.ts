@@ -7,7 +7,10 @@ import {
   createSegmentIdGenerator,
   createStreamController,
   createSystemClock,
+  isSegmentLive,
+  resolveWorkerCallSid,
   type Clock,
+  type ReservationAcceptedInput,
   type IdGenerator,
   type SegmentStore,
   type StreamController,
@@ -95,10 +98,11 @@ export async function startService(
         "is, so the first start binds it to the token's worker (set it to close that gap)",
     );
   }
+  const clock = deps.clock ?? createSystemClock();
   const controller = createStreamController({
     voice,
     store,
-    clock: deps.clock ?? createSystemClock(),
+    clock,
     logger,
     newId: deps.newId ?? createSegmentIdGenerator(),
     config: config.controller,
@@ -118,10 +122,41 @@ export async function startService(
         })
       : createFlexTokenValidator(config.twilio.credentials));
 
+  async function workerLeg(
+    input: ReservationAcceptedInput,
+    attributes: unknown,
+  ): Promise<string | null> {
+    // Legs of the call's other live agents are never this agent's (a warm transfer has two).
+    const otherLegs = (await store.listByCall(input.customerCallSid)).flatMap((segment) =>
+      isSegmentLive(segment) &&
+      segment.reservationSid !== input.reservationSid &&
+      segment.workerCallSid !== null
+        ? [segment.workerCallSid]
+        : [],
+    );
+    return resolveWorkerCallSid(
+      {
+        taskRouter,
+        findConference: (name) => voice.findInProgressConference(name),
+        clock,
+        logger,
+      },
+      {
+        taskSid: input.taskSid,
+        reservationSid: input.reservationSid,
+        customerCallSid: input.customerCallSid,
+        ...(input.conferenceSid === undefined ? {} : { conferenceSid: input.conferenceSid }),
+        eventAttributes: attributes,
+        otherLegs,
+      },
+    );
+  }
+
   const { app } = await createServiceApp({
     controller,
     store,
     taskRouter,
+    workerLeg: config.controller.leg === 'worker' ? workerLeg : null,
     logger,
     registry,
     signatures,
