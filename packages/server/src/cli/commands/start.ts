@@ -86,7 +86,8 @@ function guide(
   ];
   if (emulatorUrl !== null) {
     const twiml =
-      `<Response><Start><Stream url=\\"${receiverUrl}\\" track=\\"both_tracks\\" name=\\"hello\\"/></Start>` +
+      `<Response><Start><Stream url=\\"${receiverUrl}\\" track=\\"both_tracks\\" name=\\"hello\\">` +
+      `<Parameter name=\\"streamName\\" value=\\"hello\\"/></Stream></Start>` +
       `<Say>Hello from the flex-streams emulator</Say><Pause length=\\"2\\"/></Response>`;
     lines.push(
       `  Twilio emulator   ${emulatorUrl}   (REST API 2010-04-01, TaskRouter, control API under /_emulator/)`,
@@ -100,7 +101,8 @@ function guide(
       `    -d '{"from":"+15550100001","to":"+15550100002"}'`,
       `  curl -s ${emulatorUrl}/_emulator/taskrouter     # reservations, workers, tasks`,
       '',
-      'Or play a call that streams both tracks straight into the receiver for a few seconds:',
+      'Or play a call that streams both tracks straight into the receiver for a few seconds',
+      '(recorded as <CallSid>/hello.wav):',
       '',
       `  curl -s ${emulatorUrl}/_emulator/calls -H 'content-type: application/json' \\`,
       `    -d '{"from":"+15550100001","to":"+15550100002","twiml":"${twiml}"}'`,
