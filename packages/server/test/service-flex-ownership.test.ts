@@ -6,7 +6,14 @@
  */
 import type { Emulator } from '@flex-streams/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sid, startWorld, waitFor, type ErrorAnswer, type World } from './service-harness.js';
+import {
+  freePort,
+  sid,
+  startWorld,
+  waitFor,
+  type ErrorAnswer,
+  type World,
+} from './service-harness.js';
 
 let world: World;
 beforeAll(async () => {
@@ -108,5 +115,35 @@ describe('plugin API ownership through TaskRouter', () => {
     }
     expect(emu.state().streams.filter((s) => s.callSid === call.customerCallSid)).toEqual([]);
     expect((await fetch(`${world.service.url}/v1/calls/${call.customerCallSid}`)).status).toBe(404);
+  });
+
+  it('answers 503 and records nothing when TaskRouter cannot be asked', async () => {
+    // Twilio's REST API is unreachable (a released port); tokens are still checked at the emulator.
+    const down = await startWorld(
+      {
+        TWILIO_API_BASE_URL: `http://127.0.0.1:${await freePort()}`,
+        FLEX_STREAMS_TASKROUTER_DRIVER: 'off',
+      },
+      { flex: true },
+    );
+    try {
+      const worker = down.emu.taskrouter.createWorker({ friendlyName: 'w', activity: 'Available' });
+      const customerCallSid = sid('CA');
+      const answer = await fetch(`${down.service.url}/v1/plugin/segments/start`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          Authorization: `Bearer ${down.emu.taskrouter.issueToken(worker.sid).token}`,
+        },
+        body: JSON.stringify({ reservationSid: sid('WR'), taskSid: sid('WT'), customerCallSid }),
+      });
+      expect(answer.status).toBe(503);
+      expect(((await answer.json()) as ErrorAnswer).error.code).toBe(
+        'FS_ERR_TASKROUTER_UNAVAILABLE',
+      );
+      expect((await fetch(`${down.service.url}/v1/calls/${customerCallSid}`)).status).toBe(404);
+    } finally {
+      await down.close();
+    }
   });
 });

@@ -104,4 +104,67 @@ describe('worker leg through the TaskRouter driver', () => {
       customerHz,
     ]);
   });
+
+  it("gives each agent of a warm transfer a stream on their own call, never the other's", async () => {
+    const { emu } = world;
+    const tr = emu.taskrouter;
+    const alice = tr.createWorker({ friendlyName: 'warm-alice', activity: 'Available' });
+    const { callSid: customerCallSid } = tr.placeQueuedCall({
+      from: '+15550001003',
+      to: '+15550002002',
+    });
+    const first = await waitFor(
+      () => [...tr.reservations.values()].find((r) => r.workerSid === alice.sid),
+      (r) => r !== undefined,
+      "alice's reservation",
+    );
+    if (first === undefined) throw new Error('unreachable');
+    const aliceLeg = tr.accept(first.sid, alice.sid).workerCallSid;
+    await waitFor(
+      () => emu.state().streams.filter((s) => s.callSid === aliceLeg),
+      (streams) => streams[0]?.status === 'in-progress',
+      "alice's stream",
+    );
+
+    const bob = tr.createWorker({ friendlyName: 'warm-bob', activity: 'Available' });
+    tr.transfer({ taskSid: first.taskSid, workerSid: alice.sid, to: bob.sid, mode: 'WARM' });
+    const offered = await waitFor(
+      () => [...tr.reservations.values()].find((r) => r.workerSid === bob.sid),
+      (r) => r !== undefined,
+      "bob's reservation",
+    );
+    const reservationSid = offered?.sid ?? '';
+    const bobLeg = tr.accept(reservationSid, bob.sid).workerCallSid;
+    const [bobStream] = await waitFor(
+      () => emu.state().streams.filter((s) => s.callSid === bobLeg),
+      (streams) => streams[0]?.status === 'in-progress',
+      "bob's stream on bob's call",
+    );
+    expect(bobStream?.name).toBe(`fs-${reservationSid}-0`);
+    // Alice's call still has exactly her one stream: bob's accept did not land on her leg.
+    expect(emu.state().streams.filter((s) => s.callSid === aliceLeg)).toHaveLength(1);
+
+    tr.completeTransfer({ taskSid: first.taskSid, workerSid: alice.sid });
+    await waitFor(
+      () => emu.state().streams.filter((s) => s.callSid === aliceLeg),
+      (streams) => streams[0]?.status === 'stopped',
+      "alice's stream stopped when she left",
+    );
+    expect(emu.state().streams.find((s) => s.sid === bobStream?.sid)?.status).toBe('in-progress');
+    const segments = await waitFor(
+      () => segmentsOf(customerCallSid),
+      (list) => list.length === 2 && list[0]?.state === 'ended',
+      'both segments, the first ended',
+    );
+    expect(segments.map((s) => [s.workerSid, s.workerCallSid, s.state])).toEqual([
+      [alice.sid, aliceLeg, 'ended'],
+      [bob.sid, bobLeg, 'active'],
+    ]);
+    tr.wrapup(reservationSid, bob.sid);
+    await waitFor(
+      () => segmentsOf(customerCallSid),
+      (list) => list[1]?.state === 'ended',
+      "bob's segment ended at wrap-up",
+    );
+  });
 });
