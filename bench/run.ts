@@ -8,6 +8,7 @@ import { mediaCodec } from './media-codec.js';
 import { receiverFlush } from './receiver-flush.js';
 import { receiverIngest } from './receiver-ingest.js';
 import { receiverRealtime } from './receiver-realtime.js';
+import { receiverSidecar } from './receiver-sidecar.js';
 import { machineInfo, printResult, type Benchmark } from './lib/report.js';
 
 const BENCHMARKS: readonly Benchmark[] = [
@@ -16,6 +17,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   emulatorMediaFanout,
   receiverRealtime,
   receiverFlush,
+  receiverSidecar,
 ];
 
 async function main(names: readonly string[]): Promise<number> {

@@ -1,6 +1,6 @@
 /**
  * The measured side of a benchmark, run as its own process by `server.ts`:
- * `tsx bench/lib/child.ts <receiver|bare|sink> [recordingsDir [flushIntervalMs]]`. It listens on
+ * `tsx bench/lib/child.ts <receiver|bare|sink> [recordingsDir [flushIntervalMs [sidecarIntervalMs]]]`. It listens on
  * 127.0.0.1 port 0, reports `ready` with its URL over IPC, and answers `mark` / `measure` with its own CPU time,
  * event-loop delay and frame count.
  */
@@ -16,8 +16,10 @@ const send = (message: FromChild): void => {
 
 const kind = process.argv[2] as ServerKind | undefined;
 const recordingsDir = process.argv[3];
-/** Receiver option `flushIntervalMs` (its default when absent). */
+/** Receiver option `flushIntervalMs` (its default when absent or empty). */
 const flushArg = process.argv[4];
+/** Receiver option `sidecarIntervalMs` (its default when absent). */
+const sidecarArg = process.argv[5];
 
 let frames = 0;
 let markCpu = process.cpuUsage();
@@ -117,11 +119,11 @@ async function main(): Promise<void> {
   let url: string;
   if (kind === 'receiver') {
     if (recordingsDir === undefined) throw new Error('receiver needs a recordings dir');
-    const receiver = await startReceiver(
-      flushArg === undefined
-        ? { recordingsDir }
-        : { recordingsDir, flushIntervalMs: Number(flushArg) },
-    );
+    const receiver = await startReceiver({
+      recordingsDir,
+      ...(flushArg === undefined || flushArg === '' ? {} : { flushIntervalMs: Number(flushArg) }),
+      ...(sidecarArg === undefined ? {} : { sidecarIntervalMs: Number(sidecarArg) }),
+    });
     receiver.events.on('streamStopped', (e) => {
       const s = e.sidecar;
       send({

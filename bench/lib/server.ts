@@ -29,6 +29,7 @@ const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 /** Receiver options a benchmark may vary (the receiver's defaults otherwise). */
 export interface ReceiverSettings {
   readonly flushIntervalMs?: number;
+  readonly sidecarIntervalMs?: number;
 }
 
 /** Starts a `kind` server in a child process (the receiver writes into a fresh temp dir). */
@@ -37,12 +38,16 @@ export async function startMeasuredServer(
   settings: ReceiverSettings = {},
 ): Promise<MeasuredServer> {
   const dir = kind === 'receiver' ? await mkdtemp(join(tmpdir(), 'fs-bench-')) : null;
+  // An empty flushIntervalMs argument means the receiver's default (see child.ts).
   const args =
     dir === null
       ? [kind]
-      : settings.flushIntervalMs === undefined
-        ? [kind, dir]
-        : [kind, dir, String(settings.flushIntervalMs)];
+      : [
+          kind,
+          dir,
+          settings.flushIntervalMs === undefined ? '' : String(settings.flushIntervalMs),
+          ...(settings.sidecarIntervalMs === undefined ? [] : [String(settings.sidecarIntervalMs)]),
+        ];
   // BENCH_CPU_PROF=DIR writes a V8 CPU profile of every measured server into DIR (open it in
   // Chrome DevTools) to find where a server's time goes.
   const profileDir = process.env.BENCH_CPU_PROF;

@@ -174,6 +174,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         reorderWindowMs: o.reorderWindowMs,
         maxTrackLagMs: o.maxTrackLagMs,
         flushIntervalMs: o.flushIntervalMs,
+        sidecarIntervalMs: o.sidecarIntervalMs,
         maxMessageBytes: o.maxMessageBytes,
         maxBufferedBytes: o.maxBufferedBytes,
         maxForwardJumpMs: o.maxForwardJumpMs,

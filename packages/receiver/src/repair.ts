@@ -103,6 +103,9 @@ async function repairOne(
   const durationMs = durationMsOf(dataBytes, channels);
   const sidecar = await readSidecar(sidecarPath);
   if (sidecar !== null && sidecar.endedAt === null) {
+    // The open sidecar is rewritten only every sidecarIntervalMs: its counters may lag the WAV by
+    // that much, so the note says which stretch of audio they describe.
+    const countedMs = typeof sidecar.durationMs === 'number' ? sidecar.durationMs : 0;
     sidecar.endedAt = modified.toISOString();
     sidecar.durationMs = durationMs;
     sidecar.endReason = 'error';
@@ -114,7 +117,8 @@ async function repairOne(
       `Repaired on start at ${new Date(now()).toISOString()}: the receiver stopped without finishing ` +
         `this recording (killed or crashed). The WAV holds ${durationMs} ms of audio, everything ` +
         `flushed before the stop; endedAt is the WAV's last modification time. ` +
-        `Frame counts, gaps and anomalies are as of the last flush.`,
+        `framesByTrack, bytesByTrack, gaps and anomalies are as of the last periodic sidecar ` +
+        `save, when the WAV held ${countedMs} ms: what arrived after that save is not in them.`,
     );
     await storage.writeTextAtomic(sidecarPath, `${JSON.stringify(sidecar, null, 2)}\n`);
     sidecarClosed = true;
