@@ -1,7 +1,8 @@
 /**
  * receiver-flush: what the receiver's crash-safety policy costs. Every `flushIntervalMs` each
- * recording writes its committed audio, rewrites the 58-byte WAV header and (when counts changed)
- * its sidecar (packages/receiver README, "Crash safety"). The same paced load runs with a short,
+ * recording writes its committed audio and rewrites the 58-byte WAV header (packages/receiver
+ * README, "Crash safety"; the sidecar only every `sidecarIntervalMs`, measured by
+ * receiver-sidecar). The same paced load runs with a short,
  * the default and a long interval; the baseline is the default (500 ms), measured in the same run.
  */
 import { round as roundTo, type BenchResult, type Benchmark, type Row } from './lib/report.js';

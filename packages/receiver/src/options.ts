@@ -43,9 +43,9 @@ export const receiverOptionsSchema = z
       )
       .optional(),
     flushIntervalMs: z.number().int().min(20).max(1000).default(500),
-    // The periodic sidecar rewrite (temp file + write + rename) was ~12 % of the busy CPU at 200
-    // streams when done on every flush (docs/benchmarks.md); the audio's crash budget does not
-    // depend on it, only how stale the repaired sidecar's counters may be.
+    // Rewriting the sidecar (temp file + write + rename) on every flush cost ~1.5× the CPU per
+    // frame of this default at 200 paced streams (docs/benchmarks.md, receiver-sidecar); the
+    // audio's crash budget does not depend on it, only how stale a repaired sidecar's counts are.
     sidecarIntervalMs: z.number().int().min(0).max(600_000).default(5_000),
     reorderWindowMs: z.number().int().min(0).max(980).default(200),
     maxTrackLagMs: z.number().int().min(0).max(980).optional(),

@@ -416,7 +416,7 @@ export class MediaStreamSession {
         // While recording only durationMs, the counters, gaps and overflows change (the rest is
         // set at start or at the end), and the repair recomputes durationMs from the WAV and says
         // how far the rest reached: a rewrite on every flush only made those less stale after a
-        // crash, at ~12 % of the busy CPU (docs/benchmarks.md).
+        // crash, at about a third of the CPU per frame (docs/benchmarks.md, receiver-sidecar).
         if (++recording.flushesSinceSidecar >= flushesPerSidecar) {
           recording.flushesSinceSidecar = 0;
           this.writeSidecar(recording);
