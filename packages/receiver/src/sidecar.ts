@@ -21,7 +21,8 @@ export interface Anomalies {
 
 /**
  * The JSON file next to each WAV (`<name>.json`). Written when the stream starts (with `endedAt`
- * null and `endReason` null while recording) and rewritten when it ends.
+ * null and `endReason` null while recording), rewritten at most every `sidecarIntervalMs` while
+ * recording (counts then lag by up to that much) and, complete, when it ends.
  */
 export interface Sidecar {
   readonly format: 'flex-streams-recording/1';
