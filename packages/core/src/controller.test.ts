@@ -765,6 +765,23 @@ describe('twiml strategy', () => {
     expect(t.ops()).not.toContain('createStream');
   });
 
+  it('cold transfer: A stops by REST while the customer waits alone, so the conference survives', async () => {
+    const t = setup(twiml);
+    await t.accept(t.a);
+    // A cold transfer: Flex first clears A's endConferenceOnExit (twilio-facts §6), then A leaves
+    // at once and the customer is alone, waiting for B.
+    await t.voice.updateParticipant(t.conference, t.a.callSid, { endConferenceOnExit: false });
+    t.voice.hangUp(t.a.callSid);
+    await t.end(t.a);
+    expect(t.running()).toEqual([]);
+    // A redirect now would empty the conference and end it (with the pending transfer): none.
+    expect(t.ops().filter((op) => op === 'updateCallTwiml')).toHaveLength(1);
+    expect(t.voice.requests.filter((r) => r.op === 'stopStream')).toHaveLength(1);
+    const conference = t.voice.conference(t.conference);
+    expect(conference.status).toBe('in-progress');
+    expect(conference.participants.map((p) => p.callSid)).toEqual([t.customer]);
+  });
+
   it('does not redirect a customer who is not in the conference, and does not end the call', async () => {
     const t = setup(twiml);
     await t.accept(t.a);

@@ -54,6 +54,11 @@ export interface VoicePort {
   findInProgressConference(friendlyName: string): Promise<string | null>;
   /** `GET /Conferences/{conferenceSid}/Participants/{callSid}.json`. */
   fetchParticipant(conferenceSid: string, callSid: string): Promise<ParticipantResource>;
+  /**
+   * `GET /Conferences/{conferenceSid}/Participants.json`: who is in the conference now (Twilio
+   * lists only connecting or connected participants, twilio-facts §4); `[]` when it is gone.
+   */
+  listParticipants(conferenceSid: string): Promise<ParticipantSummary[]>;
   /** `POST /Conferences/{conferenceSid}/Participants/{callSid}.json` (EndConferenceOnExit, Hold). */
   updateParticipant(
     conferenceSid: string,

@@ -86,6 +86,7 @@ export function createRestStrategy(deps: StrategyDeps): StreamStrategy {
  * protect the customer participant (endConferenceOnExit=false, read back until false, bounded),
  * redirect the customer with `<Start>`/`<Stop><Stream>` + `<Dial><Conference>` back into the task's
  * conference, then re-hold the customer if they were held (a re-join clears hold, twilio-facts §4).
+ * A stop while the customer is alone in the conference is a REST stop by name instead (see `stop`).
  */
 export function createTwimlStrategy(deps: StrategyDeps): StreamStrategy {
   const { voice, config, clock, logger } = deps;
@@ -204,6 +205,25 @@ export function createTwimlStrategy(deps: StrategyDeps): StreamStrategy {
     }
   }
 
+  /**
+   * True when the customer is the only participant left in the task's conference (a cold transfer
+   * or a queue transfer waiting for its target, or the last agent gone). Not finding the conference
+   * is left to `redirect`, which reports it as before.
+   */
+  async function customerIsAlone(segment: Segment): Promise<boolean> {
+    let conferenceSid: string;
+    try {
+      conferenceSid = await conferenceOf(segment);
+    } catch (error) {
+      if (isFsError(error, 'FS_ERR_CONFERENCE_NOT_FOUND')) return false;
+      throw error;
+    }
+    const participants = await retry('list participants', () =>
+      voice.listParticipants(conferenceSid),
+    );
+    return participants.every((p) => p.callSid === segment.customerCallSid);
+  }
+
   async function redirect(segment: Segment, twiml: string): Promise<FsError[]> {
     const callSid = segment.customerCallSid;
     const { conferenceSid, wasHeld } = await protectWhenJoined(segment);
@@ -226,6 +246,14 @@ export function createTwimlStrategy(deps: StrategyDeps): StreamStrategy {
       return { sid: null, warnings: await redirect(segment, twiml) };
     },
     async stop(segment, stream) {
+      if (await customerIsAlone(segment)) {
+        // Redirecting a customer who is alone in the conference would empty it: it ends
+        // (last-participant-left, twilio-facts §4) and a transfer waiting for its target goes
+        // with it. A REST stop by name stops a `<Start><Stream>` stream just as well (facts §2)
+        // without touching the customer, so that is the one place this strategy uses it.
+        await retry('stop stream', () => voice.stopStream(stream.callSid, stream.name));
+        return { warnings: [] };
+      }
       const twiml = buildStopStreamTwiml({ taskSid: segment.taskSid, name: stream.name });
       return { warnings: await redirect(segment, twiml) };
     },

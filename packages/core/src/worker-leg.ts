@@ -4,9 +4,9 @@
  * (`leg: 'worker'`) streams on it. The leg is looked up, in this order:
  * 1. the task attributes' `conference.participants.worker` (Flex writes the agent's CallSid there,
  *    facts §6; UNCONFIRMED whether it already holds the new agent when the event is sent — so a
- *    leg that belongs to another live segment of the call is never taken from it);
+ *    leg that belongs to another segment of the call, live or ended, is never taken from it);
  * 2. the task's conference (FriendlyName = task SID, in-progress, facts §6): the participant that
- *    is neither the customer nor another live segment's agent, when exactly one is left.
+ *    is neither the customer nor another segment's agent, when exactly one is left.
  * The agent joins just after the accept, so both are retried through the injected clock, a
  * bounded number of times. Pure logic over ports (style §2): no I/O of its own.
  */
@@ -46,7 +46,7 @@ export interface WorkerLegQuery {
   conferenceSid?: string;
   /** `TaskAttributes` as the event carried them (read before asking TaskRouter). */
   eventAttributes?: unknown;
-  /** Agent legs of the call's other live segments: never this agent's. */
+  /** Agent legs of the call's other segments (live or ended): never this agent's. */
   otherLegs: readonly string[];
 }
 

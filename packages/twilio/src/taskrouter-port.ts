@@ -4,16 +4,11 @@
  * of the v2010 API. SDK failures become `VoiceApiError`s through {@link toVoiceApiError}, the one
  * wrapping this package has (style §6); a 404 answer is null (unknown task or reservation).
  */
-import {
-  VoiceApiError,
-  type ParticipantSummary,
-  type ReservationResource,
-  type TaskRouterPort,
-} from '@flex-streams/core';
+import { VoiceApiError, type ReservationResource, type TaskRouterPort } from '@flex-streams/core';
 import type twilio from 'twilio';
 import { captureResponses } from './client.js';
 import { FsTwilioError } from './errors.js';
-import { toVoiceApiError } from './voice-port.js';
+import { listConferenceParticipants, toVoiceApiError } from './voice-port.js';
 
 /** Options of {@link createTwilioTaskRouterPort}. */
 export interface TwilioTaskRouterPortOptions {
@@ -107,13 +102,9 @@ export function createTwilioTaskRouterPort(
 
     async listParticipants(conferenceSid) {
       const answer = await orNull('ListParticipant', () =>
-        client.conferences(conferenceSid).participants.page({ pageSize: 50 }),
+        listConferenceParticipants(client, conferenceSid),
       );
-      if (answer === null) return [];
-      return answer.instances.map((p): ParticipantSummary => ({
-        callSid: p.callSid,
-        label: typeof p.label === 'string' && p.label !== '' ? p.label : null,
-      }));
+      return answer ?? [];
     },
   };
 }

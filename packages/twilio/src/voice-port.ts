@@ -8,6 +8,7 @@ import {
   type CallStatus,
   type CreateStreamRequest,
   type ParticipantResource,
+  type ParticipantSummary,
   type StreamResource,
   type VoicePort,
 } from '@flex-streams/core';
@@ -38,7 +39,23 @@ type Operation =
   | 'UpdateCall'
   | 'ListConference'
   | 'FetchParticipant'
+  | 'ListParticipant'
   | 'UpdateParticipant';
+
+/**
+ * `GET /Conferences/{cf}/Participants.json` (first page of 50: a Flex conference has a handful),
+ * as `{callSid, label}`. Shared by the voice port and the TaskRouter port; the caller wraps errors.
+ */
+export async function listConferenceParticipants(
+  client: twilio.Twilio,
+  conferenceSid: string,
+): Promise<ParticipantSummary[]> {
+  const answer = await client.conferences(conferenceSid).participants.page({ pageSize: 50 });
+  return answer.instances.map((p) => ({
+    callSid: p.callSid,
+    label: typeof p.label === 'string' && p.label !== '' ? p.label : null,
+  }));
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
@@ -275,6 +292,18 @@ export function createTwilioVoicePort(
           await client.conferences(conferenceSid).participants(callSid).fetch(),
         ),
       );
+    },
+
+    async listParticipants(conferenceSid) {
+      try {
+        return await call('ListParticipant', () =>
+          listConferenceParticipants(client, conferenceSid),
+        );
+      } catch (error) {
+        // A conference Twilio no longer knows has nobody in it.
+        if (error instanceof VoiceApiError && error.status === 404) return [];
+        throw error;
+      }
     },
 
     updateParticipant(conferenceSid, callSid, update) {

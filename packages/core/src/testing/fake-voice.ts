@@ -378,6 +378,15 @@ export function createFakeVoice(): FakeVoice {
       });
     },
 
+    listParticipants(conferenceSid) {
+      return settle(() => {
+        enter('listParticipants', conferenceSid, {});
+        const conference = conferences.get(conferenceSid);
+        if (conference?.status !== 'in-progress') return [];
+        return [...conference.participants.keys()].map((callSid) => ({ callSid, label: null }));
+      });
+    },
+
     updateParticipant(conferenceSid, callSid, update) {
       return settle(() => {
         enter('updateParticipant', callSid, { conferenceSid, ...update });

@@ -7,7 +7,6 @@ import {
   createSegmentIdGenerator,
   createStreamController,
   createSystemClock,
-  isSegmentLive,
   resolveWorkerCallSid,
   type Clock,
   type ReservationAcceptedInput,
@@ -126,11 +125,11 @@ export async function startService(
     input: ReservationAcceptedInput,
     attributes: unknown,
   ): Promise<string | null> {
-    // Legs of the call's other live agents are never this agent's (a warm transfer has two).
+    // Legs of the call's other segments are never this agent's: a live one during a warm
+    // transfer, and an ended one whose leg the task attributes may still name (Flex dials every
+    // accepted reservation a new leg, even an agent the call comes back to).
     const otherLegs = (await store.listByCall(input.customerCallSid)).flatMap((segment) =>
-      isSegmentLive(segment) &&
-      segment.reservationSid !== input.reservationSid &&
-      segment.workerCallSid !== null
+      segment.reservationSid !== input.reservationSid && segment.workerCallSid !== null
         ? [segment.workerCallSid]
         : [],
     );
