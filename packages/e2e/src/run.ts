@@ -84,18 +84,14 @@ export function defaultDriver(leg: Leg): Driver {
 
 /**
  * Refuses what cannot run together: the twiml strategy redirects the customer leg only (a worker
- * leg must never get new TwiML, issue 5), and the worker leg needs the plugin driver.
+ * leg must never get new TwiML, issue 5). Every driver works with both legs: with the TaskRouter
+ * driver the controller finds the agent's call leg itself.
  */
-export function validateCombination(strategy: Strategy, leg: Leg, driver: Driver): void {
+export function validateCombination(strategy: Strategy, leg: Leg): void {
   if (strategy === 'twiml' && leg === 'worker')
     throw new E2eError(
       'FS_E2E_INVALID_COMBINATION',
       'the twiml strategy only streams the customer leg (a worker leg must never get new TwiML): use --strategy rest with --leg worker',
-    );
-  if (leg === 'worker' && driver !== 'plugin')
-    throw new E2eError(
-      'FS_E2E_INVALID_COMBINATION',
-      "the worker leg needs the plugin driver: TaskRouter's events do not name the agent's call leg",
     );
 }
 
@@ -110,7 +106,7 @@ export async function runScenario(name: string, options: RunOptions = {}): Promi
   const strategy = options.strategy ?? 'rest';
   const leg = options.leg ?? 'customer';
   const driver = options.driver ?? defaultDriver(leg);
-  validateCombination(strategy, leg, driver);
+  validateCombination(strategy, leg);
 
   const began = Date.now();
   const timeline: string[] = [];

@@ -107,6 +107,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       TWILIO_ACCOUNT_SID: emulator.accountSid,
       TWILIO_AUTH_TOKEN: emulator.authToken,
       TWILIO_API_BASE_URL: emulator.url,
+      // Lets the controller ask TaskRouter who owns a reservation (plugin API) and find an agent's
+      // call leg (worker leg), as in production.
+      TWILIO_WORKSPACE_SID: emulator.state().taskrouter.workspace.sid,
       FLEX_STREAMS_STREAM_URL: receiver.url,
       FLEX_STREAMS_PUBLIC_URL: publicUrl,
       FLEX_STREAMS_PORT: String(port),

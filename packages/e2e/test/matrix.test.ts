@@ -1,8 +1,8 @@
 /**
- * The other deployments on a representative subset (issue 6 matrix; the full list and why is in
- * README.md "Matrix"): the worker leg (rest, through the plugin API, which alone names the agent's
- * leg), the plugin driver on the customer leg, and the twiml strategy (TaskRouter driver) on the
- * scenarios where the customer is never alone in the conference when a stream starts or stops.
+ * The other deployments (issue 6 matrix; the full list and why is in README.md "Matrix"): the
+ * worker leg (rest) through the plugin API on every scenario and through the TaskRouter driver on
+ * the transfers, the plugin driver on the customer leg, and the twiml strategy (TaskRouter driver)
+ * on every scenario.
  */
 import { describe, expect, it } from 'vitest';
 import { runScenario, SCENARIOS } from '../src/index.js';
@@ -49,16 +49,26 @@ describe('plugin driver on the customer leg (rest)', () => {
   }
 });
 
-describe('twiml strategy (customer leg, TaskRouter driver)', () => {
-  for (const name of [
-    'warm-transfer',
-    'customer-hangup-during-transfer',
-    'pause-resume',
-    'hold-during-transfer',
-    'restart-mid-call',
-  ] as const) {
+describe('worker leg (rest, TaskRouter driver: the controller finds the agent leg itself)', () => {
+  for (const name of ['warm-transfer', 'cold-transfer', 'multi-hop'] as const) {
     it(
-      `${name}: streams by <Start>/<Stop> redirects, the customer kept in the call`,
+      `${name}: each agent's own leg, never a previous agent's`,
+      async () => {
+        const result = await runScenario(name, { leg: 'worker', driver: 'taskrouter' });
+        expectAllChecksPassed(result);
+        expect(checkNamed(result, 'inbound-voice').detail).not.toContain('customer in');
+        // No plugin call: every stream came from TaskRouter's events.
+        expect(result.twilioRequests.byOperation.ValidateToken).toBeUndefined();
+      },
+      SCENARIO_TIMEOUT_MS,
+    );
+  }
+});
+
+describe('twiml strategy (customer leg, TaskRouter driver)', () => {
+  for (const { name } of SCENARIOS) {
+    it(
+      `${name}: streams by <Start>/<Stop> redirects (a REST stop while the customer is alone), the customer kept in the call`,
       async () => {
         const result = await runScenario(name, { strategy: 'twiml' });
         expectAllChecksPassed(result);

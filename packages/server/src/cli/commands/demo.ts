@@ -29,8 +29,8 @@ Options:
   --strategy S       rest (default) or twiml
   --leg L            customer (default) or worker (worker needs --strategy rest)
   --driver D         taskrouter (default for the customer leg), plugin (the Flex plugin API;
-                     the worker leg needs it: TaskRouter's events do not name the agent's leg),
-                     or both at once (they must never make two streams for one segment)
+                     default for the worker leg), or both at once (they must never make two
+                     streams for one segment)
   --recordings DIR   where recordings go (default ./recordings); they are kept
   --json             print exactly one JSON document on stdout (scenario, strategy, leg, ok,
                      segments, recordings, twilioRequests, customerDisruptions, checks, timeline)
