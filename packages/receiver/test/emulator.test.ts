@@ -4,21 +4,20 @@ import {
   detectTones,
   detectTonesByWindow,
   emulatorHttpClient,
-  startEmulator,
   toneRuns,
   type Emulator,
   type EmulatorState,
 } from '@flex-streams/emulator';
 import twilio from 'twilio';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startReceiver, type Receiver, type StreamStoppedEvent } from '../src/index.js';
+import { type Receiver, type StreamStoppedEvent } from '../src/index.js';
 import {
-  expectEveryWavReadable,
+  closeEmulatorWorld,
+  openEmulatorWorld,
   isSilent,
   readSidecar,
   readWav,
   soxInfo,
-  tempDir,
   waitFor,
 } from './helpers.js';
 
@@ -34,23 +33,12 @@ let receiver: Receiver;
 let stopped: StreamStoppedEvent[];
 
 beforeEach(async () => {
-  ({ dir, remove } = await tempDir());
-  emulator = await startEmulator();
   // Signatures on: the emulator signs every upgrade with its auth token, as Twilio does.
-  receiver = await startReceiver({
-    recordingsDir: dir,
-    authToken: emulator.authToken,
-    flushIntervalMs: 200,
-  });
-  stopped = [];
-  receiver.events.on('streamStopped', (e) => stopped.push(e));
+  ({ dir, remove, emulator, receiver, stopped } = await openEmulatorWorld());
 });
 
 afterEach(async () => {
-  await emulator.close();
-  await receiver.close();
-  await expectEveryWavReadable(dir);
-  await remove();
+  await closeEmulatorWorld({ dir, remove, emulator, receiver, stopped });
 });
 
 const conference = (room: string): string =>

@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import { WebSocket } from 'ws';
-import { WAV_HEADER_BYTES, readWavHeader } from '../src/index.js';
+import { startEmulator, type Emulator } from '@flex-streams/emulator';
+import {
+  WAV_HEADER_BYTES,
+  readWavHeader,
+  startReceiver,
+  type Receiver,
+  type StreamStoppedEvent,
+} from '../src/index.js';
 import type { Sidecar } from '../src/index.js';
 
 /** A Twilio-shaped SID: two letters and 32 hex digits. */
@@ -224,4 +231,36 @@ export async function expectEveryWavReadable(recordingsDir: string): Promise<num
     }
   }
   return count;
+}
+
+/** A receiver recording into a temp dir, fed by an emulator that signs every upgrade. */
+export interface EmulatorWorld {
+  dir: string;
+  remove: () => Promise<void>;
+  emulator: Emulator;
+  receiver: Receiver;
+  /** Every `streamStopped` event, in order. */
+  stopped: StreamStoppedEvent[];
+}
+
+/** Starts an {@link EmulatorWorld}: signatures on, as Twilio signs every upgrade. */
+export async function openEmulatorWorld(): Promise<EmulatorWorld> {
+  const { dir, remove } = await tempDir();
+  const emulator = await startEmulator();
+  const receiver = await startReceiver({
+    recordingsDir: dir,
+    authToken: emulator.authToken,
+    flushIntervalMs: 200,
+  });
+  const stopped: StreamStoppedEvent[] = [];
+  receiver.events.on('streamStopped', (e) => stopped.push(e));
+  return { dir, remove, emulator, receiver, stopped };
+}
+
+/** Stops the calls, finishes the recordings, checks every WAV with sox, removes the temp dir. */
+export async function closeEmulatorWorld(world: EmulatorWorld): Promise<void> {
+  await world.emulator.close();
+  await world.receiver.close();
+  await expectEveryWavReadable(world.dir);
+  await world.remove();
 }

@@ -3,7 +3,6 @@ import {
   decodeMulaw,
   detectTonesByWindow,
   emulatorHttpClient,
-  startEmulator,
   toneRuns,
   type Emulator,
 } from '@flex-streams/emulator';
@@ -11,13 +10,13 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import twilio from 'twilio';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startReceiver, type Receiver, type StreamStoppedEvent } from '../src/index.js';
+import { type Receiver, type StreamStoppedEvent } from '../src/index.js';
 import {
-  expectEveryWavReadable,
+  closeEmulatorWorld,
+  openEmulatorWorld,
   readSidecar,
   readWav,
   soxInfo,
-  tempDir,
   waitFor,
 } from './helpers.js';
 
@@ -34,22 +33,12 @@ let receiver: Receiver;
 let stopped: StreamStoppedEvent[];
 
 beforeEach(async () => {
-  ({ dir, remove } = await tempDir());
-  emulator = await startEmulator();
-  receiver = await startReceiver({
-    recordingsDir: dir,
-    authToken: emulator.authToken,
-    flushIntervalMs: 200,
-  });
-  stopped = [];
-  receiver.events.on('streamStopped', (e) => stopped.push(e));
+  // Signatures on: the emulator signs every upgrade with its auth token, as Twilio does.
+  ({ dir, remove, emulator, receiver, stopped } = await openEmulatorWorld());
 });
 
 afterEach(async () => {
-  await emulator.close();
-  await receiver.close();
-  await expectEveryWavReadable(dir);
-  await remove();
+  await closeEmulatorWorld({ dir, remove, emulator, receiver, stopped });
 });
 
 const room = `<Response><Dial><Conference beep="false" startConferenceOnEnter="true">wt</Conference></Dial></Response>`;
