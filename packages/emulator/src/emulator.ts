@@ -10,6 +10,15 @@ import {
   partyVoice,
 } from './audio/index.js';
 import { registerControlRoutes, type ApiKeyStore } from './control/routes.js';
+import {
+  NO_SETTINGS,
+  applySettings,
+  callbackMethod,
+  callbackUrl,
+  settingsJson,
+  type EmulatorSettings,
+  type EmulatorSettingsInput,
+} from './control/settings.js';
 import { buildState, type EmulatorState } from './control/state.js';
 import { ControlError, TwilioApiError, twilioErrors } from './errors.js';
 import { EventLog, type EmulatorEvent } from './events.js';
@@ -22,14 +31,18 @@ import type {
   MediaStreamsListener,
 } from './media/ports.js';
 import { newSecret, newSid } from './model/ids.js';
-import { CallModel } from './model/model.js';
+import { CallModel, numberStatusCallback } from './model/model.js';
 import { TaskRouterModel } from './taskrouter/model.js';
 import { registerTaskRouterRoutes } from './taskrouter/routes.js';
 import { taskRouterState } from './taskrouter/serialize.js';
 import { createWebhookSender } from './webhooks/sender.js';
 
-/** Options of `startEmulator`. */
-export interface EmulatorOptions {
+/**
+ * Options of `startEmulator`. The settings keys (`inboundStatusCallback`,
+ * `flexConferenceStatusCallback`… see `EmulatorSettingsInput`) are validated like
+ * `POST /_emulator/settings`; a bad one makes `startEmulator` reject.
+ */
+export interface EmulatorOptions extends EmulatorSettingsInput {
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0: a free port. */
@@ -44,6 +57,23 @@ export interface EmulatorOptions {
   reservationTimeoutS?: number;
 }
 
+/** Input of `Emulator.placeInboundCall` and `POST /_emulator/calls`. */
+export interface InboundCallInput {
+  readonly from: string;
+  readonly to: string;
+  /** Exactly one of `twiml` and `url`. */
+  readonly twiml?: string;
+  readonly url?: string;
+  readonly voiceHz?: number;
+  /**
+   * Where the call's final status goes (the number's "Call status changes" webhook: final status
+   * only); when absent, the emulator-wide `inboundStatusCallback`.
+   */
+  readonly statusCallback?: string;
+  /** GET or POST (default POST). */
+  readonly statusCallbackMethod?: 'GET' | 'POST';
+}
+
 /** A running emulator. */
 export interface Emulator {
   /** `http://127.0.0.1:PORT` */
@@ -51,15 +81,16 @@ export interface Emulator {
   readonly accountSid: string;
   readonly authToken: string;
   /** Places an inbound call (a customer dialing in) that runs `twiml` or fetches `url`. */
-  placeInboundCall(input: {
-    from: string;
-    to: string;
-    twiml?: string;
-    url?: string;
-    voiceHz?: number;
-  }): Promise<{ callSid: string }>;
+  placeInboundCall(input: InboundCallInput): Promise<{ callSid: string }>;
   /** The party hangs up. */
   hangup(callSid: string): Promise<void>;
+  /** The emulator-wide settings now (`GET /_emulator/settings` shows the same, as JSON). */
+  settings(): EmulatorSettings;
+  /**
+   * Changes settings as `POST /_emulator/settings` does: each callback given is replaced whole,
+   * `null` or `""` removes it. Throws a `ControlError` (400) and changes nothing on bad input.
+   */
+  updateSettings(input: EmulatorSettingsInput): EmulatorSettings;
   /** Same JSON as `GET /_emulator/state`. */
   state(): EmulatorState;
   /** Same JSON as `GET /_emulator/events?since=SEQ` (its `events` array). */
@@ -115,6 +146,13 @@ export async function startEmulatorWith(
   extensions: readonly EmulatorExtension[] = [],
 ): Promise<Emulator> {
   const logger = options.logger ?? pino({ level: 'silent' });
+  let settings = applySettings(NO_SETTINGS, {
+    inboundStatusCallback: options.inboundStatusCallback,
+    inboundStatusCallbackMethod: options.inboundStatusCallbackMethod,
+    flexConferenceStatusCallback: options.flexConferenceStatusCallback,
+    flexConferenceStatusCallbackMethod: options.flexConferenceStatusCallbackMethod,
+    flexConferenceStatusCallbackEvent: options.flexConferenceStatusCallbackEvent,
+  });
   const accountSid = options.accountSid ?? newSid('AC');
   const authToken = options.authToken ?? newSecret();
   if (!/^AC[0-9a-f]{32}$/i.test(accountSid))
@@ -220,16 +258,20 @@ export async function startEmulatorWith(
     ...(options.reservationTimeoutS === undefined
       ? {}
       : { reservationTimeoutS: options.reservationTimeoutS }),
+    settings: () => settings,
   });
   registerTaskRouterRoutes(app, taskrouter, accountSid);
 
-  const placeInboundCall = (input: {
-    from: string;
-    to: string;
-    twiml?: string;
-    url?: string;
-    voiceHz?: number;
-  }): { callSid: string } => {
+  const placeInboundCall = (input: InboundCallInput): { callSid: string } => {
+    // Checked before the call exists, so bad input changes nothing.
+    const own =
+      input.statusCallback === undefined
+        ? null
+        : {
+            url: callbackUrl('statusCallback', input.statusCallback),
+            method: callbackMethod('statusCallbackMethod', input.statusCallbackMethod),
+          };
+    const statusCallback = own ?? settings.inboundStatusCallback;
     const source =
       input.twiml !== undefined
         ? { kind: 'twiml' as const, twiml: input.twiml }
@@ -243,6 +285,7 @@ export async function startEmulatorWith(
       direction: 'inbound',
       source,
       ...(input.voiceHz === undefined ? {} : { voiceHz: input.voiceHz }),
+      statusCallback: statusCallback === null ? null : numberStatusCallback(statusCallback),
     });
     return { callSid: call.sid };
   };
@@ -251,7 +294,20 @@ export async function startEmulatorWith(
     taskrouter: taskRouterState(taskrouter),
   });
   const readEvents = (sinceSeq?: number): EmulatorEvent[] => events.since(sinceSeq);
-  registerControlRoutes(app, { model, apiKeys, placeInboundCall, state, events: readEvents });
+  const updateSettings = (input: unknown): EmulatorSettings => {
+    settings = applySettings(settings, input);
+    events.append('control', { action: 'settings', ...settingsJson(settings) });
+    return settings;
+  };
+  registerControlRoutes(app, {
+    model,
+    apiKeys,
+    placeInboundCall,
+    state,
+    events: readEvents,
+    settings: () => settings,
+    updateSettings,
+  });
   for (const extend of extensions) await extend({ app, model, events, accountSid, authToken });
 
   await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
@@ -274,6 +330,8 @@ export async function startEmulatorWith(
         events.append('control', { action: 'hangup', callSid });
         model.endCall(call, 'completed');
       }),
+    settings: () => settings,
+    updateSettings,
     state,
     events: readEvents,
     taskrouter,

@@ -6,7 +6,17 @@
 import { startEmulatorWith, type Emulator, type EmulatorOptions } from './emulator.js';
 import { createMediaStreamsClient } from './media/client.js';
 
-export type { Emulator, EmulatorOptions } from './emulator.js';
+export type { Emulator, EmulatorOptions, InboundCallInput } from './emulator.js';
+export type {
+  CallbackTarget,
+  ConferenceCallbackTarget,
+  EmulatorSettings,
+  EmulatorSettingsInput,
+} from './control/settings.js';
+export {
+  CONFERENCE_STATUS_CALLBACK_EVENTS,
+  type ConferenceStatusCallbackEvent,
+} from './twiml/parse.js';
 export type { EmulatorState } from './control/state.js';
 export type { EmulatorEvent, EmulatorEventType } from './events.js';
 export { ControlError, TwilioApiError, type ControlErrorCode } from './errors.js';

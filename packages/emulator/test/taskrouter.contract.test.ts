@@ -1,5 +1,5 @@
 /**
- * The TaskRouter v1 subset through the official SDK (`client.taskrouter.v1.workspaces(ws)…`), every
+ * The TaskRouter v1 subset through the official SDK (`client.taskrouter.v1.workspaces…`), every
  * answer validated against `twilio_taskrouter_v1.json`; `EventsFilter`; reject and timeout; and
  * Flex token validation answered as `packages/twilio/README.md` "Token validation protocol" says,
  * checked with plain `fetch` (the emulator imports no product code, not even in tests).
@@ -129,6 +129,52 @@ describe('TaskRouter REST through the official SDK', () => {
     const all = await client.taskrouter.v1.workspaces(ws).workers.list({ pageSize: 1 });
     expect(all.map((w) => w.friendlyName)).toEqual(expect.arrayContaining(['page-a', 'page-b']));
     expect(contractViolations(exchanges)).toEqual([]);
+  });
+});
+
+describe('ListWorkspace (how a controller finds the Flex workspace)', () => {
+  it('lists the workspace, filters by FriendlyName and keeps the filter in the page URLs', async () => {
+    const name = emu.state().taskrouter.workspace.friendlyName;
+    const all = await client.taskrouter.v1.workspaces.list();
+    expect(all.map((w) => [w.sid, w.friendlyName])).toEqual([[ws, name]]);
+    const byName = await client.taskrouter.v1.workspaces.list({ friendlyName: name });
+    expect(byName.map((w) => w.sid)).toEqual([ws]);
+    expect(byName[0]?.eventCallbackUrl).toBe(all[0]?.eventCallbackUrl);
+    const none = await client.taskrouter.v1.workspaces.list({ friendlyName: 'No Such Workspace' });
+    expect(none).toEqual([]);
+    const firstPage = await client.taskrouter.v1.workspaces.page({
+      friendlyName: name,
+      pageSize: 1,
+    });
+    expect(firstPage.instances.map((w) => w.sid)).toEqual([ws]);
+    // The raw answer: v1 paging `meta`, the filter kept (URL-encoded) in every page URL.
+    const auth = `Basic ${Buffer.from(`${emu.accountSid}:${emu.authToken}`).toString('base64')}`;
+    const query = new URLSearchParams({ FriendlyName: name, PageSize: '1' }).toString();
+    const answer = await fetch(`${emu.url}/v1/Workspaces?${query}`, {
+      headers: { Authorization: auth },
+    });
+    const body = (await answer.json()) as { workspaces: unknown[]; meta: Record<string, unknown> };
+    expect(body.workspaces).toHaveLength(1);
+    expect(body.meta).toMatchObject({
+      page: 0,
+      page_size: 1,
+      key: 'workspaces',
+      previous_page_url: null,
+      next_page_url: null,
+      first_page_url: `https://taskrouter.twilio.com/v1/Workspaces?${new URLSearchParams({ FriendlyName: name }).toString()}&PageSize=1&Page=0`,
+    });
+    const badPage = await fetch(`${emu.url}/v1/Workspaces?PageSize=0`, {
+      headers: { Authorization: auth },
+    });
+    expect(badPage.status).toBe(400);
+    expect(await badPage.json()).toMatchObject({ code: 20001, status: 400 });
+    expect(contractViolations(exchanges)).toEqual([]);
+    expect(
+      emu
+        .events()
+        .filter((e) => e.type === 'rest.request' && e.operation === 'ListWorkspace')
+        .map((e) => e.status),
+    ).toEqual(expect.arrayContaining([200]));
   });
 });
 

@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { TwilioApiError, twilioErrors } from '../errors.js';
+import type { InboundCallInput } from '../emulator.js';
 import type { EmulatorEvent } from '../events.js';
 import { newSecret, newSid } from '../model/ids.js';
 import type { CallModel } from '../model/model.js';
 import type { StreamTrack } from '../media/ports.js';
+import { settingsJson, type EmulatorSettings } from './settings.js';
 import type { EmulatorState } from './state.js';
 
 /** The API keys the Twilio-shaped API accepts besides the auth token (`SK…` → secret). */
@@ -13,15 +15,12 @@ export type ApiKeyStore = Map<string, { friendlyName: string; secret: string }>;
 export interface ControlContext {
   readonly model: CallModel;
   readonly apiKeys: ApiKeyStore;
-  placeInboundCall(input: {
-    from: string;
-    to: string;
-    twiml?: string;
-    url?: string;
-    voiceHz?: number;
-  }): { callSid: string };
+  placeInboundCall(input: InboundCallInput): { callSid: string };
   state(): EmulatorState;
   events(sinceSeq?: number): EmulatorEvent[];
+  settings(): EmulatorSettings;
+  /** Validates and applies a settings update; throws a 400 `ControlError` and changes nothing. */
+  updateSettings(input: unknown): EmulatorSettings;
 }
 
 function controlError(message: string): TwilioApiError {
@@ -52,7 +51,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ControlContext)
     { config: { operation: 'ControlPlaceInboundCall' } },
     (request, reply) => {
       const input = record(request.body);
-      const { from, to, twiml, url, voiceHz } = input;
+      const { from, to, twiml, url, voiceHz, statusCallback, statusCallbackMethod } = input;
       if (typeof from !== 'string' || from === '') throw controlError('from (string) is required');
       if (typeof to !== 'string' || to === '') throw controlError('to (string) is required');
       if ((typeof twiml === 'string') === (typeof url === 'string')) {
@@ -64,15 +63,34 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ControlContext)
       ) {
         throw controlError('voiceHz must be a number between 0 and 4000');
       }
+      if (statusCallback !== undefined && typeof statusCallback !== 'string')
+        throw controlError('statusCallback must be an http(s) URL string');
+      if (
+        statusCallbackMethod !== undefined &&
+        statusCallbackMethod !== 'GET' &&
+        statusCallbackMethod !== 'POST'
+      )
+        throw controlError('statusCallbackMethod must be GET or POST');
+      // The URL itself is checked by `placeInboundCall` (a 400 EMU_ERR_BAD_REQUEST).
       const placed = ctx.placeInboundCall({
         from,
         to,
         ...(typeof twiml === 'string' ? { twiml } : {}),
         ...(typeof url === 'string' ? { url } : {}),
         ...(typeof voiceHz === 'number' ? { voiceHz } : {}),
+        ...(typeof statusCallback === 'string' ? { statusCallback } : {}),
+        ...(statusCallbackMethod === undefined ? {} : { statusCallbackMethod }),
       });
       return reply.code(201).send(placed);
     },
+  );
+
+  app.get('/_emulator/settings', { config: { operation: 'ControlSettings' } }, () =>
+    settingsJson(ctx.settings()),
+  );
+
+  app.post('/_emulator/settings', { config: { operation: 'ControlUpdateSettings' } }, (request) =>
+    settingsJson(ctx.updateSettings(request.body ?? {})),
   );
 
   app.post<{ Params: { sid: string } }>(

@@ -37,7 +37,25 @@ import { runProgram } from './runner.js';
 /** The most forked tracks one call may carry (twilio-facts §2, older `<Stream>` docs warning box). */
 export const MAX_FORKED_TRACKS = 4;
 
-/** Why a participant left, in the event log and `ReasonParticipantLeft`. */
+/**
+ * The status callback of a phone number ("Call status changes" in the console): the call's final
+ * status only (`completed`, `busy`, `failed`, `no-answer`, `canceled`), with the same fields as a
+ * call's own status callback. UNCONFIRMED (emulator choice): that a number-level callback sends
+ * the final status only, and that it carries `CallbackSource=call-progress-events` like the
+ * Calls API's.
+ */
+export function numberStatusCallback(target: {
+  readonly url: string;
+  readonly method: HttpMethod;
+}): CallStatusCallback {
+  return { url: target.url, method: target.method, events: ['completed'] };
+}
+
+/**
+ * Why a participant left, in the event log and `ReasonParticipantLeft` (Twilio changelog,
+ * 25 Oct 2023; facts §4). UNCONFIRMED: the exact value spellings; the field is documented, its
+ * values are not in the facts.
+ */
 export type LeaveReason =
   'participant_hung_up' | 'participant_updated_via_api' | 'participant_kicked' | 'conference_ended';
 
@@ -267,7 +285,9 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
     const answered = call.status === 'in-progress';
     const target: CallStatus = status === 'failed' ? 'failed' : answered ? 'completed' : 'canceled';
     call.run = null;
-    this.leaveConference(call, 'participant_hung_up');
+    // The participant-leave callback reports the status the call ends with (facts §4:
+    // `ParticipantCallStatus`), not the `in-progress` it still has while leaving.
+    this.leaveConference(call, 'participant_hung_up', target);
     call.activity = { kind: 'idle' };
     call.endTime = new Date();
     this.#setStatus(call, target);
@@ -478,11 +498,11 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
    * endConferenceOnExit ends the conference for everyone; the last one out ends it too
    * (https://www.twilio.com/docs/voice/api/conference-participant-resource, twilio-facts §3–4).
    */
-  leaveConference(call: CallRecord, reason: LeaveReason): void {
+  leaveConference(call: CallRecord, reason: LeaveReason, callStatus?: CallStatus): void {
     const current = this.participation(call);
     if (current === null) return;
     const { conference, participant } = current;
-    this.#removeParticipant(conference, participant, reason);
+    this.#removeParticipant(conference, participant, reason, callStatus);
     if (conference.status === 'completed') return;
     const kicked = reason === 'participant_kicked';
     if (participant.endConferenceOnExit) {
@@ -508,6 +528,7 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
     conference: ConferenceRecord,
     participant: ParticipantRecord,
     reason: LeaveReason,
+    callStatus?: CallStatus,
   ): void {
     conference.participants.delete(participant.callSid);
     participant.status = transition(
@@ -528,7 +549,7 @@ export class CallModel implements CallAudioSource, MediaStreamsListener {
     });
     this.#conferenceCallback(conference, 'leave', 'participant-leave', participant, {
       ReasonParticipantLeft: reason,
-      ParticipantCallStatus: call?.status ?? 'completed',
+      ParticipantCallStatus: callStatus ?? call?.status ?? 'completed',
     });
     // The call's `<Dial>` is over: its program goes on to the next verb.
     if (call) this.#interrupt(call);

@@ -1,11 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import {
+  NO_SETTINGS,
+  callbackMethod,
+  callbackUrl,
+  conferenceEvents,
+  type ConferenceCallbackTarget,
+  type EmulatorSettings,
+} from '../control/settings.js';
 import { ControlError } from '../errors.js';
 import type { EmulatorEvent, EventLog } from '../events.js';
 import { newSid } from '../model/ids.js';
 import { transition } from '../model/lifecycle.js';
-import type { CallModel } from '../model/model.js';
+import { numberStatusCallback, type CallModel } from '../model/model.js';
 import type { CallRecord, ConferenceRecord, JoinOptions } from '../model/records.js';
+import type { ConferenceStatusCallbackEvent, HttpMethod } from '../twiml/parse.js';
 import type { WebhookSender } from '../webhooks/sender.js';
 import {
   createEventDelivery,
@@ -45,6 +54,8 @@ export interface TaskRouterDeps {
   readonly now?: () => Date;
   /** Seconds before an unanswered reservation times out (Twilio's workflow default is 120). */
   readonly reservationTimeoutS?: number;
+  /** The emulator-wide settings now (the number's status callback, the Flex plugin's defaults). */
+  readonly settings?: () => EmulatorSettings;
 }
 
 /** The conference options an agent's accept may override (facts §6 `beforeAcceptTask`). */
@@ -53,6 +64,17 @@ export interface AcceptOptions {
   readonly beepOnCustomerEntrance?: boolean;
   readonly endConferenceOnExit?: boolean;
   readonly endConferenceOnCustomerExit?: boolean;
+  /**
+   * The conference status callback URL (http(s)), as a plugin sets
+   * `conferenceOptions.conferenceStatusCallback` in `beforeAcceptTask` and Flex passes it to
+   * `reservation.conference()` (facts §6). The conference keeps the first one it is given (see
+   * `CallModel.joinConference`); when absent, the emulator-wide `flexConferenceStatusCallback`.
+   */
+  readonly conferenceStatusCallback?: string;
+  /** GET or POST (default POST). */
+  readonly conferenceStatusCallbackMethod?: HttpMethod;
+  /** Filter names (`start end join leave mute hold modify speaker announcement`); default `start end`. */
+  readonly conferenceStatusCallbackEvent?: readonly ConferenceStatusCallbackEvent[];
 }
 
 /** A Flex token the emulator issued. */
@@ -81,6 +103,13 @@ export interface QueuedCallInput {
   readonly queue?: string;
   readonly attributes?: Readonly<Record<string, unknown>>;
   readonly voiceHz?: number;
+  /**
+   * Where the call's final status goes (a number-level "Call status changes" webhook: final status
+   * only); when absent, the emulator-wide `inboundStatusCallback`.
+   */
+  readonly statusCallback?: string;
+  /** GET or POST (default POST). */
+  readonly statusCallbackMethod?: HttpMethod;
 }
 
 const escapeXml = (text: string): string =>
@@ -297,6 +326,14 @@ export class TaskRouterModel {
    * `queue` attribute names ("Everyone" when absent): the emulator's one workflow configuration.
    */
   placeQueuedCall(input: QueuedCallInput): { callSid: string } {
+    const ownCallback =
+      input.statusCallback === undefined
+        ? null
+        : {
+            url: callbackUrl('statusCallback', input.statusCallback),
+            method: callbackMethod('statusCallbackMethod', input.statusCallbackMethod),
+          };
+    const statusCallback = ownCallback ?? this.#settings().inboundStatusCallback;
     if (input.queue !== undefined && this.queueByName(input.queue) === undefined)
       throw new ControlError('EMU_ERR_UNKNOWN_QUEUE', 404, `no task queue named '${input.queue}'`);
     const attributes = {
@@ -314,6 +351,7 @@ export class TaskRouterModel {
       direction: 'inbound',
       source: { kind: 'twiml', twiml },
       ...(input.voiceHz === undefined ? {} : { voiceHz: input.voiceHz }),
+      statusCallback: statusCallback === null ? null : numberStatusCallback(statusCallback),
     });
     return { callSid: call.sid };
   }
@@ -476,6 +514,7 @@ export class TaskRouterModel {
     workerSid: string,
     options: AcceptOptions = {},
   ): ReservationRecord {
+    const conferenceCallback = this.#conferenceCallbackOf(options);
     const { reservation, worker, task } = this.#ownReservation(reservationSid, workerSid);
     this.#expect(reservation, 'pending', 'accept');
     const customer = this.#deps.calls.calls.get(task.customerCallSid);
@@ -515,9 +554,9 @@ export class TaskRouterModel {
       endConferenceOnExit,
       muted: false,
       waitUrl: null,
-      statusCallback: null,
-      statusCallbackMethod: 'POST',
-      statusCallbackEvent: [],
+      statusCallback: conferenceCallback?.url ?? null,
+      statusCallbackMethod: conferenceCallback?.method ?? 'POST',
+      statusCallbackEvent: conferenceCallback?.events ?? [],
       participantLabel: null,
       coach: null,
       label: null,
@@ -581,6 +620,40 @@ export class TaskRouterModel {
     });
     this.#syncEndConferenceOnExit(task);
     return reservation;
+  }
+
+  /**
+   * The conference status callback of an accept: its own options (checked here, before anything
+   * changes), else the emulator-wide default standing for a plugin that sets them on every accept.
+   */
+  #conferenceCallbackOf(options: AcceptOptions): ConferenceCallbackTarget | null {
+    if (options.conferenceStatusCallback === undefined) {
+      if (
+        options.conferenceStatusCallbackMethod !== undefined ||
+        options.conferenceStatusCallbackEvent !== undefined
+      )
+        throw new ControlError(
+          'EMU_ERR_BAD_REQUEST',
+          400,
+          'conferenceStatusCallbackMethod and conferenceStatusCallbackEvent need conferenceStatusCallback',
+        );
+      return this.#settings().flexConferenceStatusCallback;
+    }
+    return {
+      url: callbackUrl('conferenceStatusCallback', options.conferenceStatusCallback),
+      method: callbackMethod(
+        'conferenceStatusCallbackMethod',
+        options.conferenceStatusCallbackMethod,
+      ),
+      events: conferenceEvents(
+        'conferenceStatusCallbackEvent',
+        options.conferenceStatusCallbackEvent,
+      ),
+    };
+  }
+
+  #settings(): EmulatorSettings {
+    return this.#deps.settings?.() ?? NO_SETTINGS;
   }
 
   /** The worker rejects a pending reservation; the task is offered to someone else. */

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { conferenceEvents } from '../control/settings.js';
 import { ControlError, TwilioApiError, twilioErrors } from '../errors.js';
 import { isHttpUrl } from './event-callback.js';
 import type { TaskRouterModel } from './model.js';
@@ -31,13 +32,17 @@ function optionalString(body: Record<string, unknown>, name: string): string | u
 
 /**
  * A v1 list page (https://www.twilio.com/docs/usage/twilios-response#pagination, spec `meta`):
- * `PageSize` (default 50, at most 1000) and `Page`, with `meta.key` naming the array.
+ * `PageSize` (default 50, at most 1000) and `Page`, with `meta.key` naming the array. The page
+ * URLs keep the list's filters (`filters`, in the order given), as the spec's examples show
+ * (`/v1/Workspaces?FriendlyName=…&PageSize=50&Page=0`), so an SDK following `next_page_url` keeps
+ * filtering.
  */
 function page(
   items: readonly unknown[],
   query: Record<string, unknown>,
   key: string,
   url: string,
+  filters: readonly string[] = [],
 ): Record<string, unknown> {
   const size = Number(query.PageSize ?? 50);
   const number = Number(query.Page ?? 0);
@@ -45,7 +50,13 @@ function page(
     throw twilioErrors.invalidParameter('PageSize', String(query.PageSize));
   if (!Number.isInteger(number) || number < 0)
     throw twilioErrors.invalidParameter('Page', String(query.Page));
-  const at = (n: number): string => `${url}?PageSize=${size}&Page=${n}`;
+  const kept = new URLSearchParams();
+  for (const name of filters) {
+    const value = query[name];
+    if (typeof value === 'string') kept.append(name, value);
+  }
+  const prefix = kept.size > 0 ? `${kept.toString()}&` : '';
+  const at = (n: number): string => `${url}?${prefix}PageSize=${size}&Page=${n}`;
   const slice = items.slice(number * size, number * size + size);
   return {
     [key]: slice,
@@ -78,6 +89,19 @@ export function registerTaskRouterRoutes(
   };
   const notFound = (request: FastifyRequest): TwilioApiError =>
     twilioErrors.notFound(request.url.split('?')[0] ?? request.url);
+
+  // ListWorkspace (spec `GET /v1/Workspaces`, filter `FriendlyName`): how a controller finds the
+  // Flex workspace ("Flex Task Assignment") when it is not configured. The emulator has one.
+  app.get('/v1/Workspaces', { config: { operation: 'ListWorkspace' } }, (request) => {
+    const query = objectOf(request.query);
+    const friendlyName = query.FriendlyName;
+    if (friendlyName !== undefined && typeof friendlyName !== 'string')
+      throw twilioErrors.invalidParameter('FriendlyName', JSON.stringify(friendlyName));
+    const items = [model.workspace]
+      .filter((ws) => friendlyName === undefined || ws.friendlyName === friendlyName)
+      .map(() => workspaceJson(model, accountSid));
+    return page(items, query, 'workspaces', `${TASKROUTER_BASE}/Workspaces`, ['FriendlyName']);
+  });
 
   app.get<{ Params: Params }>(
     '/v1/Workspaces/:Sid',
@@ -139,6 +163,7 @@ export function registerTaskRouterRoutes(
         query,
         'reservations',
         `${TASKROUTER_BASE}/Workspaces/${model.workspace.sid}/Tasks/${task.sid}/Reservations`,
+        ['ReservationStatus', 'WorkerSid'],
       );
     },
   );
@@ -170,6 +195,7 @@ export function registerTaskRouterRoutes(
         query,
         'workers',
         `${TASKROUTER_BASE}/Workspaces/${model.workspace.sid}/Workers`,
+        ['ActivityName', 'FriendlyName'],
       );
     },
   );
@@ -394,12 +420,23 @@ function registerDeskRoutes(
         throw bad('voiceHz must be a number between 0 and 4000');
       const queue = optStr(body, 'queue');
       const attributes = optObject(body, 'attributes');
+      const statusCallback = optStr(body, 'statusCallback');
+      const statusCallbackMethod = body.statusCallbackMethod;
+      if (
+        statusCallbackMethod !== undefined &&
+        statusCallbackMethod !== 'GET' &&
+        statusCallbackMethod !== 'POST'
+      )
+        throw bad('statusCallbackMethod must be GET or POST');
+      // The URL itself is checked by `placeQueuedCall`, before the call exists.
       const placed = model.placeQueuedCall({
         from: str(body, 'from'),
         to: str(body, 'to'),
         ...(queue === undefined ? {} : { queue }),
         ...(attributes === undefined ? {} : { attributes }),
         ...(typeof voiceHz === 'number' ? { voiceHz } : {}),
+        ...(statusCallback === undefined ? {} : { statusCallback }),
+        ...(statusCallbackMethod === undefined ? {} : { statusCallbackMethod }),
       });
       return reply.code(201).send(placed);
     },
@@ -415,11 +452,29 @@ function registerDeskRoutes(
       const beepOnCustomerEntrance = optBool(options, 'beepOnCustomerEntrance');
       const endConferenceOnExit = optBool(options, 'endConferenceOnExit');
       const endConferenceOnCustomerExit = optBool(options, 'endConferenceOnCustomerExit');
+      const conferenceStatusCallback = optStr(options, 'conferenceStatusCallback');
+      const conferenceStatusCallbackMethod = options.conferenceStatusCallbackMethod;
+      if (
+        conferenceStatusCallbackMethod !== undefined &&
+        conferenceStatusCallbackMethod !== 'GET' &&
+        conferenceStatusCallbackMethod !== 'POST'
+      )
+        throw bad('conferenceOptions.conferenceStatusCallbackMethod must be GET or POST');
+      // An array of filter names or one space/comma-separated string; `accept` checks each name
+      // and the URL before anything changes.
+      const events = options.conferenceStatusCallbackEvent;
+      const conferenceStatusCallbackEvent =
+        events === undefined
+          ? undefined
+          : conferenceEvents('conferenceStatusCallbackEvent', events);
       const reservation = model.accept(request.params.sid ?? '', str(body, 'workerSid'), {
         ...(beep === undefined ? {} : { beep }),
         ...(beepOnCustomerEntrance === undefined ? {} : { beepOnCustomerEntrance }),
         ...(endConferenceOnExit === undefined ? {} : { endConferenceOnExit }),
         ...(endConferenceOnCustomerExit === undefined ? {} : { endConferenceOnCustomerExit }),
+        ...(conferenceStatusCallback === undefined ? {} : { conferenceStatusCallback }),
+        ...(conferenceStatusCallbackMethod === undefined ? {} : { conferenceStatusCallbackMethod }),
+        ...(conferenceStatusCallbackEvent === undefined ? {} : { conferenceStatusCallbackEvent }),
       });
       return reservationView(model, reservation.sid);
     },

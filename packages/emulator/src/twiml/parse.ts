@@ -78,7 +78,11 @@ const parser = new XMLParser({
   trimValues: true,
 });
 
-const STATUS_CALLBACK_EVENTS = new Set([
+/**
+ * The conference `statusCallbackEvent` filter names Twilio accepts
+ * (https://www.twilio.com/docs/voice/twiml/conference#attributes-statuscallbackevent).
+ */
+export const CONFERENCE_STATUS_CALLBACK_EVENTS = [
   'start',
   'end',
   'join',
@@ -88,7 +92,12 @@ const STATUS_CALLBACK_EVENTS = new Set([
   'modify',
   'speaker',
   'announcement',
-]);
+] as const;
+
+/** One conference `statusCallbackEvent` filter name. */
+export type ConferenceStatusCallbackEvent = (typeof CONFERENCE_STATUS_CALLBACK_EVENTS)[number];
+
+const STATUS_CALLBACK_EVENTS: ReadonlySet<string> = new Set(CONFERENCE_STATUS_CALLBACK_EVENTS);
 
 /** Parses a TwiML document into verbs, or throws `TwimlError`. */
 export function parseTwiml(xml: string): Verb[] {
