@@ -5,6 +5,7 @@ import type { EmulatorEvent } from '../events.js';
 import { newSecret, newSid } from '../model/ids.js';
 import type { CallModel } from '../model/model.js';
 import type { StreamTrack } from '../media/ports.js';
+import { isHttpUrl } from '../taskrouter/event-callback.js';
 import { settingsJson, type EmulatorSettings } from './settings.js';
 import type { EmulatorState } from './state.js';
 
@@ -63,15 +64,19 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ControlContext)
       ) {
         throw controlError('voiceHz must be a number between 0 and 4000');
       }
-      if (statusCallback !== undefined && typeof statusCallback !== 'string')
-        throw controlError('statusCallback must be an http(s) URL string');
+      if (
+        statusCallback !== undefined &&
+        (typeof statusCallback !== 'string' || !isHttpUrl(statusCallback))
+      )
+        throw controlError(
+          `statusCallback must be an http(s) URL, got ${JSON.stringify(statusCallback)}`,
+        );
       if (
         statusCallbackMethod !== undefined &&
         statusCallbackMethod !== 'GET' &&
         statusCallbackMethod !== 'POST'
       )
         throw controlError('statusCallbackMethod must be GET or POST');
-      // The URL itself is checked by `placeInboundCall` (a 400 EMU_ERR_BAD_REQUEST).
       const placed = ctx.placeInboundCall({
         from,
         to,
