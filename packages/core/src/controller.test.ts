@@ -707,16 +707,18 @@ describe('twiml strategy', () => {
     expect(
       t.voice.requests.map((r) => [r.op, r.detail.endConferenceOnExit ?? r.detail.hold ?? '']),
     ).toEqual([
-      ['fetchParticipant', ''],
+      // One list tells who is in the conference, the customer's hold and flag.
+      ['listParticipants', ''],
       ['updateParticipant', false],
+      // The update's answer and two reads are stale; the third read shows false.
       ['fetchParticipant', ''],
       ['fetchParticipant', ''],
       ['fetchParticipant', ''],
       ['updateCallTwiml', ''],
       ['updateParticipant', true],
     ]);
-    // Two stale reads, each followed by one poll interval.
-    expect(t.clock.sleeps).toEqual([200, 200]);
+    // Each read-back waits one poll interval.
+    expect(t.clock.sleeps).toEqual([200, 200, 200]);
     const conference = t.voice.conference(t.conference);
     expect(conference.status).toBe('in-progress');
     expect(conference.participants).toContainEqual({
@@ -743,7 +745,7 @@ describe('twiml strategy', () => {
     expect(result.outcome).toBe('failed');
     expect(result.error?.code).toBe('FS_ERR_PROTECT_UNVERIFIED');
     expect(t.ops()).not.toContain('updateCallTwiml');
-    expect(t.ops().filter((op) => op === 'fetchParticipant')).toHaveLength(6);
+    expect(t.ops().filter((op) => op === 'fetchParticipant')).toHaveLength(5);
     expect(t.voice.conference(t.conference).status).toBe('in-progress');
   });
 
@@ -790,14 +792,59 @@ describe('twiml strategy', () => {
     const sleeps = t.clock.sleeps.length;
     const result = await t.accept(t.b, 'warm');
     expect(result.error?.code).toBe('FS_ERR_CONFERENCE_NOT_FOUND');
-    // Looked for, bounded: the customer may still be on their way from the queue.
-    expect(t.ops().slice(before)).toEqual(Array<string>(6).fill('fetchParticipant'));
+    // Looked for, bounded: the customer may still be on their way from the queue. B's segment
+    // knows the task's conference from A's; it lists nobody (it ended with the customer), so
+    // the task's conference is looked up again on each later look.
+    expect(t.ops().slice(before)).toEqual([
+      'listParticipants',
+      ...Array<string>(5).fill('findInProgressConference'),
+    ]);
     expect(t.clock.sleeps.slice(sleeps)).toEqual(Array<number>(5).fill(200));
     expect(t.voice.requests.filter((r) => r.op === 'updateCallTwiml')).toHaveLength(1);
     // Only the hang-up callback ends the call's segments.
     expect((await t.segments()).map((s) => s.state)).toEqual(['active', 'active']);
     await t.run(t.controller.callEnded({ customerCallSid: t.customer }));
     expect((await t.segments()).map((s) => s.endReason)).toEqual(['call-ended', 'call-ended']);
+  });
+
+  it('waits for the agent leg before redirecting a lone customer, then starts on reconcile', async () => {
+    const t = setup(twiml);
+    await t.accept(t.a);
+    // A cold transfer: A has left, the customer waits alone for B, whose accept comes first.
+    await t.voice.updateParticipant(t.conference, t.a.callSid, { endConferenceOnExit: false });
+    t.voice.hangUp(t.a.callSid);
+    await t.end(t.a);
+    const before = t.ops().length;
+    const result = await t.accept(t.b, 'cold');
+    expect(result.outcome).toBe('applied');
+    expect(result.detail).toMatch(/stream deferred: .*alone in conference/);
+    const waiting = (await t.segments())[1]?.streams[0];
+    expect(waiting).toMatchObject({ state: 'deferred', deferredFor: 'agent-leg' });
+    // Looked at, bounded (maxPolls 5 → 6 looks), and never redirected.
+    expect(t.ops().slice(before)).toEqual(Array<string>(6).fill('listParticipants'));
+    expect(t.voice.conference(t.conference).status).toBe('in-progress');
+    // Still alone: reconcile tries once more (bounded) and leaves it waiting.
+    const still = await t.run(t.controller.reconcile({ customerCallSid: t.customer }));
+    expect(still.outcome).toBe('ignored');
+    expect(t.ops()).not.toContain('createStream');
+    expect(t.ops().filter((op) => op === 'updateCallTwiml')).toHaveLength(1);
+    // B's leg joins: the next reconcile redirects the customer with B's stream.
+    t.voice.joinConference(t.conference, { callSid: t.b.callSid, endConferenceOnExit: false });
+    const started = await t.run(t.controller.reconcile({ customerCallSid: t.customer }));
+    expect(started).toMatchObject({ outcome: 'applied', detail: '0 ended, 1 started' });
+    expect(t.running()).toEqual([nameOf(t.b)]);
+    expect(t.voice.conference(t.conference).status).toBe('in-progress');
+  });
+
+  it('skips the protection when the customer is already protected (after prepare-transfer)', async () => {
+    const t = setup(twiml);
+    await t.accept(t.a);
+    await t.run(t.controller.prepareTransfer({ reservationSid: t.a.reservation }));
+    t.voice.joinConference(t.conference, { callSid: t.b.callSid, endConferenceOnExit: false });
+    // The redirect re-joined the customer with endConferenceOnExit=true; prepare set it false.
+    const before = t.ops().length;
+    await t.accept(t.b, 'warm');
+    expect(t.ops().slice(before)).toEqual(['listParticipants', 'updateCallTwiml']);
   });
 
   it('records TwiML over 4000 characters before touching the call', async () => {
@@ -821,5 +868,146 @@ describe('twiml strategy', () => {
     expect(t.ops()[0]).toBe('findInProgressConference');
     expect((await t.segments())[0]?.conferenceSid).toBe(t.conference);
     expect(t.running()).toEqual([nameOf(t.a)]);
+  });
+});
+
+describe('call end drivers: call and conference status callbacks, reconcile', () => {
+  const pauseA = (t: ReturnType<typeof setup>) =>
+    t.run(t.controller.pause({ reservationSid: t.a.reservation, actorWorkerSid: t.a.worker }));
+
+  it('a final customer call status ends a paused segment with no Twilio request', async () => {
+    const t = setup();
+    await t.accept(t.a);
+    await pauseA(t);
+    const before = t.ops().length;
+    const ringing = await t.run(
+      t.controller.callStatus({ callSid: t.customer, callStatus: 'in-progress' }),
+    );
+    expect(ringing.outcome).toBe('ignored');
+    const ended = await t.run(
+      t.controller.callStatus({ callSid: t.customer, callStatus: 'completed' }),
+    );
+    expect(ended).toMatchObject({ outcome: 'applied' });
+    expect(t.ops().slice(before)).toEqual([]);
+    const [segment] = await t.segments();
+    expect(segment).toMatchObject({ state: 'ended', endReason: 'call-ended' });
+    expect(segment?.pauses[0]?.state).toBe('closed');
+    const again = await t.run(
+      t.controller.callStatus({ callSid: t.customer, callStatus: 'completed' }),
+    );
+    expect(again.outcome).toBe('duplicate');
+  });
+
+  it("a final status of an agent's leg ends only that agent's segment", async () => {
+    const t = setup();
+    await t.accept(t.a);
+    await t.accept(t.b, 'warm');
+    const result = await t.run(
+      t.controller.callStatus({ callSid: t.a.callSid, callStatus: 'completed' }),
+    );
+    expect(result.outcome).toBe('applied');
+    expect((await t.segments()).map((s) => [s.state, s.endReason])).toEqual([
+      ['ended', 'worker-left'],
+      ['active', null],
+    ]);
+    expect(t.running()).toEqual([nameOf(t.b)]);
+    const unknown = await t.run(
+      t.controller.callStatus({ callSid: makeSid('CA', 999), callStatus: 'completed' }),
+    );
+    expect(unknown.outcome).toBe('ignored');
+    expect(unknown.detail).toMatch(/not one of ours/);
+  });
+
+  it('refuses a call status that is not Twilio’s, and changes nothing', async () => {
+    const t = setup();
+    await t.accept(t.a);
+    await expect(
+      t.controller.callStatus({ callSid: t.customer, callStatus: 'hung-up' as 'completed' }),
+    ).rejects.toSatisfy((e) => isFsError(e, 'FS_ERR_INVALID_INPUT'));
+    await expect(
+      t.controller.callStatus({ callSid: 'CA-nope', callStatus: 'completed' }),
+    ).rejects.toSatisfy((e) => isFsError(e, 'FS_ERR_INVALID_INPUT'));
+    expect((await t.segments())[0]?.state).toBe('active');
+  });
+
+  it('the customer leaving the conference ends nothing while the call goes on (a redirect)', async () => {
+    const t = setup();
+    await t.accept(t.a);
+    await pauseA(t);
+    const leave = {
+      conferenceSid: t.conference,
+      friendlyName: t.task,
+      event: 'participant-leave' as const,
+      callSid: t.customer,
+    };
+    const ongoing = await t.run(t.controller.conferenceEvent(leave));
+    expect(ongoing.outcome).toBe('ignored');
+    expect(ongoing.detail).toMatch(/goes on/);
+    expect(t.ops().at(-1)).toBe('fetchCallStatus');
+    expect((await t.segments())[0]?.state).toBe('paused');
+    t.voice.hangUp(t.customer);
+    const over = await t.run(t.controller.conferenceEvent(leave));
+    expect(over.outcome).toBe('applied');
+    expect((await t.segments())[0]).toMatchObject({ state: 'ended', endReason: 'call-ended' });
+  });
+
+  it("an agent's leg leaving the conference ends that agent's segment; conference-end checks the call", async () => {
+    const t = setup();
+    await t.accept(t.a);
+    await t.accept(t.b, 'warm');
+    const left = await t.run(
+      t.controller.conferenceEvent({
+        conferenceSid: t.conference,
+        friendlyName: t.task,
+        event: 'participant-leave',
+        callSid: t.a.callSid,
+      }),
+    );
+    expect(left.outcome).toBe('applied');
+    expect((await t.segments()).map((s) => s.endReason)).toEqual(['worker-left', null]);
+    const end = {
+      conferenceSid: t.conference,
+      friendlyName: t.task,
+      event: 'conference-end' as const,
+    };
+    expect((await t.run(t.controller.conferenceEvent(end))).outcome).toBe('ignored');
+    t.voice.hangUp(t.customer);
+    expect((await t.run(t.controller.conferenceEvent(end))).outcome).toBe('applied');
+    expect((await t.segments()).map((s) => s.endReason)).toEqual(['worker-left', 'call-ended']);
+    await expect(
+      t.controller.conferenceEvent({ ...end, event: 'participant-leave' }),
+    ).rejects.toSatisfy((e) => isFsError(e, 'FS_ERR_INVALID_INPUT'));
+  });
+
+  it('reconcile reads the status of calls with no running stream only, and ends a call that is over', async () => {
+    const t = setup();
+    await t.accept(t.a);
+    await t.deliverCallbacks();
+    expect((await t.segments())[0]?.streams[0]?.state).toBe('streaming');
+    const before = t.ops().length;
+    const quiet = await t.run(t.controller.reconcile({ customerCallSid: t.customer }));
+    expect(quiet).toMatchObject({ outcome: 'ignored', detail: 'every live segment is streaming' });
+    expect(t.ops().slice(before)).toEqual([]);
+    await pauseA(t);
+    expect(await t.controller.liveCalls()).toEqual([t.customer]);
+    const stillOn = await t.run(t.controller.reconcile({ customerCallSid: t.customer }));
+    expect(stillOn.outcome).toBe('ignored');
+    expect(t.ops().at(-1)).toBe('fetchCallStatus');
+    // The customer hangs up while the stream is paused: no stream, so no callback tells.
+    t.voice.hangUp(t.customer);
+    const over = await t.run(t.controller.reconcile({ customerCallSid: t.customer }));
+    expect(over.outcome).toBe('applied');
+    expect((await t.segments())[0]).toMatchObject({ state: 'ended', endReason: 'call-ended' });
+    expect(await t.controller.liveCalls()).toEqual([]);
+  });
+
+  it('reconcile ends the segment of an agent whose leg is over (worker leg)', async () => {
+    const t = setup({ leg: 'worker' });
+    await t.accept(t.a);
+    await pauseA(t);
+    t.voice.hangUp(t.a.callSid);
+    const result = await t.run(t.controller.reconcile({ customerCallSid: t.customer }));
+    expect(result).toMatchObject({ outcome: 'applied', detail: '1 ended, 0 started' });
+    expect((await t.segments())[0]).toMatchObject({ state: 'ended', endReason: 'worker-left' });
   });
 });

@@ -25,7 +25,7 @@ import {
   type TransferMode,
 } from './model.js';
 import { parseStreamName, streamNameFor, streamParametersFor } from './naming.js';
-import type { Clock, IdGenerator, Logger, SegmentStore, VoicePort } from './ports.js';
+import type { CallStatus, Clock, IdGenerator, Logger, SegmentStore, VoicePort } from './ports.js';
 import { classifyVoiceError, isVoiceApiError } from './ports.js';
 import { withRetry } from './retry.js';
 import { createKeyedSerializer, type KeyedSerializer } from './serialize.js';
@@ -102,6 +102,43 @@ export interface WorkerLegEndedInput {
   workerCallSid: string;
 }
 
+/** Twilio's final call statuses: the call is over (twilio-facts §4, `call_enum_status`). */
+export const FINAL_CALL_STATUSES: readonly CallStatus[] = [
+  'completed',
+  'busy',
+  'failed',
+  'no-answer',
+  'canceled',
+];
+
+const CALL_STATUSES: readonly CallStatus[] = [
+  'queued',
+  'ringing',
+  'in-progress',
+  ...FINAL_CALL_STATUSES,
+];
+
+/**
+ * A call status callback (`CallSid`, `CallStatus`): the customer's call (a phone number's "call
+ * status changes" webhook) or an agent's leg. Only a final status acts.
+ */
+export interface CallStatusInput {
+  callSid: string;
+  callStatus: CallStatus;
+}
+
+/**
+ * A conference status callback the Flex plugin asked for (`conferenceStatusCallback` on accept,
+ * twilio-facts §4, §6): `participant-leave` of `callSid`, or `conference-end` (no `callSid`).
+ */
+export interface ConferenceEventInput {
+  conferenceSid: string;
+  /** Flex names the conference after the task (`WT…`). */
+  friendlyName: string;
+  event: 'participant-leave' | 'conference-end';
+  callSid?: string;
+}
+
 /** A Media Streams status callback (twilio-facts §2), mapped to camelCase by the adapter. */
 export interface StreamStatusInput {
   callSid: string;
@@ -136,6 +173,26 @@ export interface StreamController {
   /** The customer's call ended (hang-up): every live segment ends, no Twilio request is made. */
   callEnded(input: { customerCallSid: string }): Promise<UseCaseResult>;
   streamStatus(input: StreamStatusInput): Promise<UseCaseResult>;
+  /**
+   * A call status callback: a final status of a customer call ends its segments (no Twilio
+   * request), of an agent's leg ends that agent's live segments (`worker-left`).
+   */
+  callStatus(input: CallStatusInput): Promise<UseCaseResult>;
+  /**
+   * A conference status callback. The customer leaves the conference on every twiml redirect, so
+   * their `participant-leave` (and `conference-end`) is checked against the call's status first.
+   */
+  conferenceEvent(input: ConferenceEventInput): Promise<UseCaseResult>;
+  /**
+   * Looks at a call the way no callback can: when a live segment has no stream running (paused,
+   * deferred, failed to start, or started without a confirmation), the customer's (and the agent's)
+   * call status is read, and a call that is over ends its segments; streams waiting for the
+   * agent's leg (twiml) are tried again. A call with every stream running is left alone: a stream
+   * Twilio stops tells `streamStatus`.
+   */
+  reconcile(input: { customerCallSid: string }): Promise<UseCaseResult>;
+  /** The customer calls with a live segment (what a reconciler visits). */
+  liveCalls(): Promise<string[]>;
   pause(input: PauseInput): Promise<UseCaseResult>;
   resume(input: PauseInput): Promise<UseCaseResult>;
   prepareTransfer(input: PrepareTransferInput): Promise<UseCaseResult>;
@@ -372,6 +429,15 @@ async function requestStart(
     logger.info(logFields(segment, stream), 'stream start requested');
     return null;
   } catch (error) {
+    if (isFsError(error, 'FS_ERR_CUSTOMER_ALONE') && isStreamLive(stream)) {
+      // Not a failure: the agent's leg has not joined yet. The stream waits and is tried again
+      // by the next event on the call or by `reconcile`.
+      setStreamState(work, segment, stream, 'deferred', 'defer');
+      stream.deferredFor = 'agent-leg';
+      stream.deferredReason = error.message;
+      work.ctx.deps.logger.warn(logFields(segment, stream), error.message);
+      return null;
+    }
     return handleFailure(work, segment, stream, error, 'start');
   }
 }
@@ -405,6 +471,7 @@ async function startStream(work: CallWork, segment: Segment): Promise<RecordedEr
     strategy: config.strategy,
     parameters: {},
     deferredReason: null,
+    deferredFor: null,
     requestedAt: null,
     startedAt: null,
     endedAt: null,
@@ -418,6 +485,7 @@ async function startStream(work: CallWork, segment: Segment): Promise<RecordedEr
   work.touch(segment);
   if (used + needed > config.maxTracksPerCall) {
     stream.state = 'deferred';
+    stream.deferredFor = 'track-budget';
     stream.deferredReason = `track budget: ${used} of ${config.maxTracksPerCall} forked tracks already in use on call ${callSid} and ${config.track} needs ${needed}; starts when another stream stops`;
     logger.warn(logFields(segment, stream), stream.deferredReason);
     return null;
@@ -436,33 +504,56 @@ async function streamCallEnded(
   segment: Segment,
   stream: SegmentStream,
 ): Promise<boolean> {
+  return (await callIsOver(work, segment, stream.callSid)) === true;
+}
+
+/**
+ * Reads `callSid`'s status (FetchCall, retried): true when the call is over (a final status, or
+ * 20404/21220), false while it goes on, null when it could not be read (recorded on `segment`).
+ */
+async function callIsOver(
+  work: CallWork,
+  segment: Segment,
+  callSid: string,
+): Promise<boolean | null> {
   const { deps } = work.ctx;
   try {
     const status = await withRetry(
       { clock: deps.clock, logger: deps.logger, random: deps.random ?? Math.random },
       deps.config.retry,
       'fetch call',
-      () => deps.voice.fetchCallStatus(stream.callSid),
+      () => deps.voice.fetchCallStatus(callSid),
     );
-    return !['queued', 'ringing', 'in-progress'].includes(status);
+    return FINAL_CALL_STATUSES.includes(status);
   } catch (error) {
     if (classifyVoiceError(error) === 'call-gone') return true;
     recordOn(work, segment, recordFor(now(work), error));
-    return false;
+    return null;
   }
 }
 
-/** Starts deferred streams, oldest segment first, while the budget has room. */
-async function startDeferred(work: CallWork): Promise<void> {
+/** Live segments whose current stream is not confirmed running: no callback will tell of them. */
+function unwatched(work: CallWork): Segment[] {
+  return work.segments.filter((s) => isSegmentLive(s) && currentStream(s)?.state !== 'streaming');
+}
+
+/**
+ * Starts deferred streams, oldest segment first: those waiting for the track budget while it has
+ * room, and (`withAgentLeg`) those waiting for the agent's leg to join, which are tried again.
+ */
+async function startDeferred(work: CallWork, withAgentLeg = true): Promise<void> {
   const { config } = work.ctx.deps;
   for (const segment of work.segments) {
     const stream = currentStream(segment);
     if (segment.state !== 'active' || stream?.state !== 'deferred') continue;
+    if (stream.deferredFor === 'agent-leg' && !withAgentLeg) continue;
+    // The deferred stream itself is not counted (deferred is not live).
     if (liveTracksOn(work, stream.callSid) + tracksUsedBy(stream.track) > config.maxTracksPerCall) {
       continue;
     }
     setStreamState(work, segment, stream, 'starting', 'start');
     stream.deferredReason = null;
+    stream.deferredFor = null;
     await requestStart(work, segment, stream);
   }
 }
@@ -557,7 +648,14 @@ function newSegment(
     taskSid: input.taskSid,
     reservationSid: input.reservationSid,
     workerSid: input.workerSid,
-    conferenceSid: input.conferenceSid ?? null,
+    // A task keeps its conference through transfers (Flex names it after the task): an earlier
+    // segment's saves the twiml strategy a lookup. If it has ended since, the strategy finds the
+    // task's conference again.
+    conferenceSid:
+      input.conferenceSid ??
+      work.segments.findLast((s) => s.taskSid === input.taskSid && s.conferenceSid !== null)
+        ?.conferenceSid ??
+      null,
     workerCallSid: input.workerCallSid ?? null,
     transferMode: input.transferMode,
     state,
@@ -641,6 +739,42 @@ export function createStreamController(deps: ControllerDeps): StreamController {
     const found = await segmentByReservation(input.reservationSid);
     checkOwner(found, input.actorWorkerSid);
     return onCall(found.customerCallSid, (work) => task(work, find(work, input.reservationSid)));
+  }
+
+  /**
+   * The customer call a call SID belongs to: its own when it has segments (a customer call), or
+   * the call of a live segment on that agent leg; null when it is none of ours.
+   */
+  async function callOfLeg(
+    callSid: string,
+  ): Promise<{ customerCallSid: string; leg: 'customer' | 'worker' } | null> {
+    if ((await deps.store.listByCall(callSid)).length > 0) {
+      return { customerCallSid: callSid, leg: 'customer' };
+    }
+    for (const customerCallSid of await deps.store.listLiveCalls()) {
+      const segments = await deps.store.listByCall(customerCallSid);
+      if (segments.some((s) => s.workerCallSid === callSid && isSegmentLive(s))) {
+        return { customerCallSid, leg: 'worker' };
+      }
+    }
+    return null;
+  }
+
+  /** Ends the live segments on agent leg `workerCallSid` (`worker-left`). */
+  async function endWorkerLeg(work: CallWork, workerCallSid: string): Promise<UseCaseResult> {
+    const live = work.segments.filter((s) => s.workerCallSid === workerCallSid && isSegmentLive(s));
+    if (live.length === 0) return result('ignored', 'no live segment on this worker leg', []);
+    const error = await endAll(work, live, 'worker-left');
+    return result('applied', 'segment ended (worker left)', live, error);
+  }
+
+  /** Ends every live segment of the call (the customer's call is over); no Twilio request. */
+  function endWholeCall(work: CallWork, why: string): UseCaseResult {
+    const live = work.segments.filter(isSegmentLive);
+    endCall(work, null, null);
+    return live.length === 0
+      ? result('duplicate', 'no live segment on this call', [])
+      : result('applied', `${live.length} segment(s) ended (${why})`, live);
   }
 
   async function segmentByReservation(reservationSid: string): Promise<Segment> {
@@ -768,27 +902,117 @@ export function createStreamController(deps: ControllerDeps): StreamController {
     async workerLegEnded(input) {
       requireSid(input.customerCallSid, 'CA', 'customerCallSid');
       requireSid(input.workerCallSid, 'CA', 'workerCallSid');
-      return onCall(input.customerCallSid, async (work) => {
-        const live = work.segments.filter(
-          (s) => s.workerCallSid === input.workerCallSid && isSegmentLive(s),
-        );
-        if (live.length === 0) return result('ignored', 'no live segment on this worker leg', []);
-        const error = await endAll(work, live, 'worker-left');
-        return result('applied', 'segment ended (worker left)', live, error);
-      });
+      return onCall(input.customerCallSid, (work) => endWorkerLeg(work, input.workerCallSid));
     },
 
     async callEnded(input) {
       requireSid(input.customerCallSid, 'CA', 'customerCallSid');
-      return onCall(input.customerCallSid, (work) => {
-        const live = work.segments.filter(isSegmentLive);
-        endCall(work, null, null);
-        return Promise.resolve(
-          live.length === 0
-            ? result('duplicate', 'no live segment on this call', [])
-            : result('applied', `${live.length} segment(s) ended (call ended)`, live),
-        );
+      return onCall(input.customerCallSid, (work) =>
+        Promise.resolve(endWholeCall(work, 'call ended')),
+      );
+    },
+
+    async callStatus(input) {
+      requireSid(input.callSid, 'CA', 'callSid');
+      requireOneOf(input.callStatus, CALL_STATUSES, 'callStatus');
+      if (!FINAL_CALL_STATUSES.includes(input.callStatus)) {
+        return result('ignored', `call ${input.callStatus}: not over`, []);
+      }
+      const found = await callOfLeg(input.callSid);
+      if (found === null) return result('ignored', `call ${input.callSid} is not one of ours`, []);
+      return onCall(found.customerCallSid, (work) =>
+        found.leg === 'customer'
+          ? Promise.resolve(endWholeCall(work, `call ${input.callStatus}`))
+          : endWorkerLeg(work, input.callSid),
+      );
+    },
+
+    async conferenceEvent(input) {
+      requireSid(input.conferenceSid, 'CF', 'conferenceSid');
+      requireShortText(input.friendlyName, 200, 'friendlyName');
+      requireOneOf(input.event, ['participant-leave', 'conference-end'], 'event');
+      if (input.event === 'participant-leave' || input.callSid !== undefined) {
+        requireSid(input.callSid, 'CA', 'callSid');
+      }
+      let customerCallSid: string | null = null;
+      let leg: 'customer' | 'worker' = 'customer';
+      if (input.event === 'participant-leave' && input.callSid !== undefined) {
+        const found = await callOfLeg(input.callSid);
+        customerCallSid = found?.customerCallSid ?? null;
+        leg = found?.leg ?? 'customer';
+      } else {
+        // conference-end: the call whose live segments are in this conference (or its task's).
+        for (const callSid of await deps.store.listLiveCalls()) {
+          const segments = await deps.store.listByCall(callSid);
+          if (
+            segments.some(
+              (s) =>
+                isSegmentLive(s) &&
+                (s.conferenceSid === input.conferenceSid || s.taskSid === input.friendlyName),
+            )
+          ) {
+            customerCallSid = callSid;
+            break;
+          }
+        }
+      }
+      if (customerCallSid === null) {
+        return result('ignored', `no live segment in conference ${input.conferenceSid}`, []);
+      }
+      const callSid = customerCallSid;
+      return onCall(callSid, async (work) => {
+        if (leg === 'worker' && input.callSid !== undefined) {
+          // An agent's leg left the task's conference: in Flex that is the agent hanging up or
+          // being removed; either way their part of the call is over.
+          return endWorkerLeg(work, input.callSid);
+        }
+        const anchor = work.segments.find(isSegmentLive);
+        if (anchor === undefined) return result('duplicate', 'no live segment on this call', []);
+        // The customer leaves the conference on every twiml redirect and a conference can end
+        // while the customer waits elsewhere: only a call that is over ends the segments.
+        const over = await callIsOver(work, anchor, callSid);
+        if (over !== true) {
+          return result(
+            'ignored',
+            over === false
+              ? `customer call ${callSid} goes on (${input.event})`
+              : `the status of call ${callSid} could not be read`,
+            [],
+          );
+        }
+        return endWholeCall(work, input.event);
       });
+    },
+
+    async reconcile(input) {
+      requireSid(input.customerCallSid, 'CA', 'customerCallSid');
+      return onCall(input.customerCallSid, async (work) => {
+        const quiet = unwatched(work);
+        if (quiet.length === 0) return result('ignored', 'every live segment is streaming', []);
+        const anchor = quiet[0];
+        if (anchor === undefined) return result('ignored', 'nothing to reconcile', []);
+        if ((await callIsOver(work, anchor, input.customerCallSid)) === true) {
+          return endWholeCall(work, 'call over, found by reconcile');
+        }
+        const ended: Segment[] = [];
+        for (const leg of new Set(quiet.map((s) => s.workerCallSid))) {
+          if (leg === null) continue;
+          const owner = quiet.find((s) => s.workerCallSid === leg);
+          if (owner === undefined || (await callIsOver(work, owner, leg)) !== true) continue;
+          ended.push(...(await endWorkerLeg(work, leg)).segments);
+        }
+        const waiting = quiet.filter((s) => currentStream(s)?.state === 'deferred');
+        await startDeferred(work);
+        const retried = waiting.filter((s) => currentStream(s)?.state !== 'deferred');
+        const touched = [...ended, ...retried];
+        return touched.length === 0
+          ? result('ignored', `${quiet.length} segment(s) checked, nothing changed`, [])
+          : result('applied', `${ended.length} ended, ${retried.length} started`, touched);
+      });
+    },
+
+    liveCalls() {
+      return deps.store.listLiveCalls();
     },
 
     async streamStatus(input) {

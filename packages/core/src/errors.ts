@@ -22,6 +22,11 @@ export const FS_ERRORS = {
   FS_ERR_TWIML_TOO_LONG: { status: 500, meaning: 'TwiML over 4000 characters' },
   /** The task's conference could not be found, so the customer participant cannot be protected. */
   FS_ERR_CONFERENCE_NOT_FOUND: { status: 409, meaning: 'conference not found' },
+  /**
+   * twiml: the customer is alone in the task's conference (the agent's leg has not joined yet), and
+   * redirecting them would empty and end it. The start waits as a deferred stream and is retried.
+   */
+  FS_ERR_CUSTOMER_ALONE: { status: 409, meaning: 'customer alone in the conference' },
   /** The customer's endConferenceOnExit did not read back false in time: redirect refused. */
   FS_ERR_PROTECT_UNVERIFIED: { status: 502, meaning: 'customer leg could not be protected' },
   /** Twilio kept answering 429/5xx (or did not answer) after every retry. */

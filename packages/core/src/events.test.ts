@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { createControllerConfig } from './config.js';
 import { createStreamController } from './controller.js';
 import { isFsError } from './errors.js';
-import { applyCommand, parseStreamStatusCallback, parseTaskRouterEvent } from './events.js';
+import {
+  applyCommand,
+  parseCallStatusCallback,
+  parseConferenceStatusCallback,
+  parseStreamStatusCallback,
+  parseTaskRouterEvent,
+} from './events.js';
 import { createMemorySegmentStore } from './memory-store.js';
 import { createFakeClock, createFakeVoice, makeSid } from './testing/index.js';
 
@@ -183,5 +189,68 @@ describe('webhook driver and plugin driver together', () => {
       applyCommand(controller, parseTaskRouterEvent(reservationEvent('reservation.wrapup'))),
     );
     expect(voice.streams(ids.call, 'in-progress')).toEqual([]);
+  });
+});
+
+describe('parseCallStatusCallback', () => {
+  it('maps CallSid and CallStatus, and lists every problem of a malformed form', () => {
+    expect(
+      parseCallStatusCallback({ CallSid: ids.call, CallStatus: 'completed', CallDuration: '42' }),
+    ).toEqual({ kind: 'call-status', input: { callSid: ids.call, callStatus: 'completed' } });
+    let thrown: unknown;
+    try {
+      parseCallStatusCallback({ CallSid: 'CA1', CallStatus: 'hungup' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isFsError(thrown, 'FS_ERR_INVALID_INPUT')).toBe(true);
+    expect(String(thrown)).toMatch(/CallSid must be a CA… SID.*CallStatus 'hungup' is not one of/);
+  });
+});
+
+describe('parseConferenceStatusCallback', () => {
+  const base = {
+    ConferenceSid: ids.conference,
+    FriendlyName: ids.task,
+    AccountSid: makeSid('AC', 1),
+  };
+  it('maps participant-leave (with its CallSid) and conference-end; other events are not handled', () => {
+    expect(
+      parseConferenceStatusCallback({
+        ...base,
+        StatusCallbackEvent: 'participant-leave',
+        CallSid: ids.call,
+        ReasonParticipantLeft: 'participant_hung_up',
+      }),
+    ).toEqual({
+      kind: 'conference-event',
+      input: {
+        conferenceSid: ids.conference,
+        friendlyName: ids.task,
+        event: 'participant-leave',
+        callSid: ids.call,
+      },
+    });
+    expect(
+      parseConferenceStatusCallback({ ...base, StatusCallbackEvent: 'conference-end' }),
+    ).toEqual({
+      kind: 'conference-event',
+      input: { conferenceSid: ids.conference, friendlyName: ids.task, event: 'conference-end' },
+    });
+    expect(
+      parseConferenceStatusCallback({
+        ...base,
+        StatusCallbackEvent: 'participant-hold',
+        CallSid: ids.call,
+      }),
+    ).toEqual({ kind: 'not-handled', eventType: 'participant-hold' });
+  });
+  it('refuses a leave without a CallSid and a form without a conference', () => {
+    expect(() =>
+      parseConferenceStatusCallback({ ...base, StatusCallbackEvent: 'participant-leave' }),
+    ).toThrow(/CallSid must be a CA… SID/);
+    expect(() => parseConferenceStatusCallback({ StatusCallbackEvent: 'conference-end' })).toThrow(
+      /ConferenceSid must be a CF… SID/,
+    );
   });
 });

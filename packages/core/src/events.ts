@@ -4,6 +4,8 @@
  * Field names are TaskRouter's and Media Streams' own (twilio-facts §2 and §7).
  */
 import type {
+  CallStatusInput,
+  ConferenceEventInput,
   ReservationAcceptedInput,
   ReservationEndedInput,
   ReservationEndEvent,
@@ -12,7 +14,7 @@ import type {
   TaskEndedInput,
   UseCaseResult,
 } from './controller.js';
-import { isSid } from './controller.js';
+import { FINAL_CALL_STATUSES, isSid } from './controller.js';
 import { createFsError } from './errors.js';
 
 /** A decoded `application/x-www-form-urlencoded` body (or a Functions `event`). */
@@ -24,6 +26,8 @@ export type ControllerCommand =
   | { kind: 'reservation-ended'; input: ReservationEndedInput }
   | { kind: 'task-ended'; input: TaskEndedInput }
   | { kind: 'stream-status'; input: StreamStatusInput }
+  | { kind: 'call-status'; input: CallStatusInput }
+  | { kind: 'conference-event'; input: ConferenceEventInput }
   /** A valid event the controller does not act on (e.g. `reservation.created`). */
   | { kind: 'not-handled'; eventType: string };
 
@@ -199,6 +203,57 @@ export function parseStreamStatusCallback(form: WebhookForm): ControllerCommand 
   });
 }
 
+const CALL_STATUS_VALUES = ['queued', 'ringing', 'in-progress', ...FINAL_CALL_STATUSES];
+
+/**
+ * Maps a call status callback form (a phone number's "call status changes" webhook, or the
+ * `StatusCallback` of an agent's leg; twilio-facts §4) to a command. Only `CallSid` and
+ * `CallStatus` are read.
+ */
+export function parseCallStatusCallback(form: WebhookForm): ControllerCommand {
+  const fields = new Fields(form);
+  const callSid = fields.sid('CallSid', 'CA');
+  const callStatus = fields.text('CallStatus');
+  if (callStatus !== '' && !CALL_STATUS_VALUES.includes(callStatus)) {
+    fields.problems.push(
+      `CallStatus '${callStatus}' is not one of ${CALL_STATUS_VALUES.join(', ')}`,
+    );
+  }
+  return fields.done('call status callback', {
+    kind: 'call-status',
+    input: { callSid, callStatus: callStatus as CallStatusInput['callStatus'] },
+  });
+}
+
+/**
+ * Maps a conference status callback form (twilio-facts §4 "Conference status callback fields")
+ * to a command: `participant-leave` and `conference-end` act, every other `StatusCallbackEvent`
+ * (join, hold, mute…) is `not-handled`.
+ */
+export function parseConferenceStatusCallback(form: WebhookForm): ControllerCommand {
+  const fields = new Fields(form);
+  const event = fields.text('StatusCallbackEvent');
+  const conferenceSid = fields.sid('ConferenceSid', 'CF');
+  const friendlyName = typeof form.FriendlyName === 'string' ? form.FriendlyName : '';
+  if (event === 'participant-leave') {
+    const callSid = fields.sid('CallSid', 'CA');
+    return fields.done('conference status callback', {
+      kind: 'conference-event',
+      input: { conferenceSid, friendlyName, event, callSid },
+    });
+  }
+  if (event === 'conference-end') {
+    return fields.done('conference status callback', {
+      kind: 'conference-event',
+      input: { conferenceSid, friendlyName, event },
+    });
+  }
+  return fields.done('conference status callback', {
+    kind: 'not-handled',
+    eventType: event,
+  });
+}
+
 /** Runs a command's use case; `null` for `not-handled`. */
 export function applyCommand(
   controller: StreamController,
@@ -213,6 +268,10 @@ export function applyCommand(
       return controller.taskEnded(command.input);
     case 'stream-status':
       return controller.streamStatus(command.input);
+    case 'call-status':
+      return controller.callStatus(command.input);
+    case 'conference-event':
+      return controller.conferenceEvent(command.input);
     case 'not-handled':
       return Promise.resolve(null);
   }

@@ -11,7 +11,10 @@ export {
 } from './config.js';
 export {
   createStreamController,
+  FINAL_CALL_STATUSES,
   isSid,
+  type CallStatusInput,
+  type ConferenceEventInput,
   type ControllerDeps,
   type PauseInput,
   type PrepareTransferInput,
@@ -27,6 +30,8 @@ export {
 } from './controller.js';
 export {
   applyCommand,
+  parseCallStatusCallback,
+  parseConferenceStatusCallback,
   parseStreamStatusCallback,
   parseTaskRouterEvent,
   type ControllerCommand,
@@ -42,6 +47,7 @@ export {
   segmentLifecycle,
   streamLifecycle,
   tracksUsedBy,
+  type DeferralKind,
   type Leg,
   type PauseState,
   type RecordedError,

@@ -61,5 +61,12 @@ export function createMemorySegmentStore(): SegmentStore {
       }
       return Promise.resolve(structuredClone(stored));
     },
+    listLiveCalls() {
+      // Map iteration follows insertion, so calls come oldest first.
+      const live = [...idsByCall]
+        .filter(([, ids]) => ids.some((id) => byId.get(id)?.state !== 'ended'))
+        .map(([callSid]) => callSid);
+      return Promise.resolve(live);
+    },
   };
 }

@@ -61,6 +61,9 @@ export interface RecordedError {
   message: string;
 }
 
+/** What a deferred stream waits for (see `SegmentStream.deferredFor`). */
+export type DeferralKind = 'track-budget' | 'agent-leg';
+
 /** One stream run of a segment. Continuation 0 is the first; restarts and resumes add one. */
 export interface SegmentStream {
   continuation: number;
@@ -76,7 +79,13 @@ export interface SegmentStream {
   strategy: StrategyName;
   /** Custom parameters sent with the start (all values are strings, as Twilio delivers them). */
   parameters: Record<string, string>;
+  /** Why a `deferred` stream waits, in words (logged and shown by `GET /v1/calls/:callSid`). */
   deferredReason: string | null;
+  /**
+   * What a `deferred` stream waits for: a free slot in the call's track budget, or (twiml) the
+   * agent's leg in the conference. Absent in segments stored before it existed: read as the budget.
+   */
+  deferredFor?: DeferralKind | null;
   requestedAt: number | null;
   startedAt: number | null;
   endedAt: number | null;
@@ -133,7 +142,8 @@ export const segmentLifecycle = createStateMachine<SegmentState>('segment', {
 /** Stream transitions. `stopped`/`failed` are final: a new run is a new continuation. */
 export const streamLifecycle = createStateMachine<StreamState>('stream', {
   deferred: ['starting', 'stopped', 'failed'],
-  starting: ['streaming', 'stopped', 'failed'],
+  // starting → deferred: a twiml start found the customer alone in the conference and waits.
+  starting: ['streaming', 'stopped', 'failed', 'deferred'],
   streaming: ['stopped', 'failed'],
   stopped: [],
   failed: [],

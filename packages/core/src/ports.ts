@@ -144,6 +144,12 @@ export interface SegmentStore {
   /** The call's segments ordered by `index`. */
   listByCall(customerCallSid: string): Promise<Segment[]>;
   put(segment: Segment, expectedVersion: number): Promise<Segment>;
+  /**
+   * The customer call SIDs that have at least one segment not ended, in the order this store
+   * first saw them: what the reconciler visits, and where a callback about an agent's leg is
+   * looked up.
+   */
+  listLiveCalls(): Promise<string[]>;
 }
 
 /**
@@ -164,6 +170,8 @@ export interface ParticipantSummary {
   callSid: string;
   /** The participant's label, or null when it has none. */
   label: string | null;
+  hold: boolean;
+  endConferenceOnExit: boolean;
 }
 
 /**

@@ -6,7 +6,7 @@
 import type { ControllerConfig } from './config.js';
 import { createFsError, isFsError, type FsError } from './errors.js';
 import type { Segment, SegmentStream, StrategyName } from './model.js';
-import type { Clock, Logger, VoicePort } from './ports.js';
+import type { Clock, Logger, ParticipantSummary, VoicePort } from './ports.js';
 import { classifyVoiceError, isVoiceApiError } from './ports.js';
 import { withRetry } from './retry.js';
 import { buildStartStreamTwiml, buildStopStreamTwiml } from './twiml.js';
@@ -82,11 +82,13 @@ export function createRestStrategy(deps: StrategyDeps): StreamStrategy {
 }
 
 /**
- * `twiml`: the seed's recipe (twilio-facts appendix), customer leg only. Each start or stop:
- * protect the customer participant (endConferenceOnExit=false, read back until false, bounded),
- * redirect the customer with `<Start>`/`<Stop><Stream>` + `<Dial><Conference>` back into the task's
- * conference, then re-hold the customer if they were held (a re-join clears hold, twilio-facts §4).
- * A stop while the customer is alone in the conference is a REST stop by name instead (see `stop`).
+ * `twiml`: the seed's recipe (twilio-facts appendix), customer leg only. Each start or stop reads
+ * the task's conference once (ListParticipant: who is in it, the customer's hold and
+ * endConferenceOnExit), protects the customer (endConferenceOnExit=false, verified from Twilio's
+ * answer or read back, bounded), redirects the customer with `<Start>`/`<Stop><Stream>` +
+ * `<Dial><Conference>` back into the task's conference, then re-holds the customer if they were
+ * held (a re-join clears hold, twilio-facts §4). It never redirects a customer who is alone in the
+ * conference: leaving would empty and end it (see `start` and `stop`).
  */
 export function createTwimlStrategy(deps: StrategyDeps): StreamStrategy {
   const { voice, config, clock, logger } = deps;
@@ -110,13 +112,79 @@ export function createTwimlStrategy(deps: StrategyDeps): StreamStrategy {
   }
 
   /**
-   * Sets and verifies endConferenceOnExit=false; returns whether the customer was on hold. A
-   * participant that is not found (20404) means the customer is not in the conference right now,
-   * not that the call ended: it is reported as FS_ERR_CONFERENCE_NOT_FOUND and nothing is redirected.
+   * The customer's place in the task's conference, from one ListParticipant: the customer's own
+   * participant and how many others are in it. A conference known from earlier that lists nobody
+   * has ended; it is forgotten so the next look finds the task's conference again.
+   * @throws {FsError} `FS_ERR_CONFERENCE_NOT_FOUND` when the customer is not in it.
    */
-  async function protect(conferenceSid: string, callSid: string): Promise<boolean> {
+  async function locate(segment: Segment): Promise<Place> {
+    const conferenceSid = await conferenceOf(segment);
+    const participants = await retry('list participants', () =>
+      voice.listParticipants(conferenceSid),
+    );
+    if (participants.length === 0) segment.conferenceSid = null;
+    const customer = participants.find((p) => p.callSid === segment.customerCallSid);
+    if (customer === undefined) {
+      throw createFsError(
+        'FS_ERR_CONFERENCE_NOT_FOUND',
+        `customer ${segment.customerCallSid} is not a participant of conference ${conferenceSid}; not redirecting`,
+      );
+    }
+    return { conferenceSid, customer, others: participants.length - 1 };
+  }
+
+  /**
+   * Waits, bounded by `protect.maxPolls` × `protect.pollIntervalMs`, for the customer to be in the
+   * task's conference, and with `withAgent` for someone else to be in it too. TaskRouter may report
+   * a reservation accepted before Flex has bridged the customer in, or before the accepting agent's
+   * leg has joined (a cold or queue transfer, where the customer waits alone; the real order is
+   * UNCONFIRMED). Never redirects a customer who is not in it: that would pull them out of the queue.
+   * @throws {FsError} `FS_ERR_CONFERENCE_NOT_FOUND`, or `FS_ERR_CUSTOMER_ALONE` with `withAgent`.
+   */
+  async function waitForPlace(segment: Segment, withAgent: boolean): Promise<Place> {
+    for (let poll = 0; ; poll += 1) {
+      let place: Place | null = null;
+      try {
+        place = await locate(segment);
+      } catch (error) {
+        if (!isFsError(error, 'FS_ERR_CONFERENCE_NOT_FOUND') || poll >= config.protect.maxPolls) {
+          throw error;
+        }
+      }
+      if (place !== null && (!withAgent || place.others > 0)) return place;
+      if (place !== null && poll >= config.protect.maxPolls) {
+        throw createFsError(
+          'FS_ERR_CUSTOMER_ALONE',
+          `customer ${segment.customerCallSid} is alone in conference ${place.conferenceSid}: redirecting them would end it, so the stream waits for the agent's leg to join`,
+        );
+      }
+      await clock.sleep(config.protect.pollIntervalMs);
+    }
+  }
+
+  /**
+   * Makes sure the customer's leaving cannot end the conference: endConferenceOnExit=false, taken
+   * as verified when Twilio's answer to the update reads false, otherwise read back until it does
+   * (bounded). A participant update is not guaranteed to be visible at once (twilio-facts §4,
+   * seed), so a customer whose flag still reads true is never redirected. A participant not found
+   * (20404) means the customer left the conference meanwhile, not that the call ended.
+   */
+  async function protect(place: Place): Promise<void> {
+    if (!place.customer.endConferenceOnExit) return;
+    const { conferenceSid } = place;
+    const callSid = place.customer.callSid;
     try {
-      return await protectParticipant(conferenceSid, callSid);
+      const updated = await retry('update participant', () =>
+        voice.updateParticipant(conferenceSid, callSid, { endConferenceOnExit: false }),
+      );
+      if (!updated.endConferenceOnExit) return;
+      for (let poll = 1; poll <= config.protect.maxPolls; poll += 1) {
+        await clock.sleep(config.protect.pollIntervalMs);
+        const read = await retry('fetch participant', () =>
+          voice.fetchParticipant(conferenceSid, callSid),
+        );
+        if (!read.endConferenceOnExit) return;
+      }
     } catch (error) {
       if (isVoiceApiError(error) && error.code === 20404) {
         throw createFsError(
@@ -126,26 +194,6 @@ export function createTwimlStrategy(deps: StrategyDeps): StreamStrategy {
         );
       }
       throw error;
-    }
-  }
-
-  async function protectParticipant(conferenceSid: string, callSid: string): Promise<boolean> {
-    let participant = await retry('fetch participant', () =>
-      voice.fetchParticipant(conferenceSid, callSid),
-    );
-    const wasHeld = participant.hold;
-    if (!participant.endConferenceOnExit) return wasHeld;
-    await retry('update participant', () =>
-      voice.updateParticipant(conferenceSid, callSid, { endConferenceOnExit: false }),
-    );
-    // A participant update is not guaranteed to be visible at once (twilio-facts §4, seed):
-    // read it back, bounded, and never redirect a customer whose leaving would end the conference.
-    for (let poll = 1; poll <= config.protect.maxPolls; poll += 1) {
-      participant = await retry('fetch participant', () =>
-        voice.fetchParticipant(conferenceSid, callSid),
-      );
-      if (!participant.endConferenceOnExit) return wasHeld;
-      await clock.sleep(config.protect.pollIntervalMs);
     }
     throw createFsError(
       'FS_ERR_PROTECT_UNVERIFIED',
@@ -182,58 +230,17 @@ export function createTwimlStrategy(deps: StrategyDeps): StreamStrategy {
     ];
   }
 
-  /**
-   * Finds the task's conference and protects the customer in it. TaskRouter may report the
-   * reservation accepted before Flex has moved the customer from the queue into the conference,
-   * so a conference or participant not found yet is read again, bounded by the same polls as the
-   * protection (`protect.maxPolls` × `protect.pollIntervalMs`). Never redirects a customer who is
-   * not in it: that would pull them out of the queue.
-   */
-  async function protectWhenJoined(
-    segment: Segment,
-  ): Promise<{ conferenceSid: string; wasHeld: boolean }> {
-    for (let poll = 0; ; poll += 1) {
-      try {
-        const conferenceSid = await conferenceOf(segment);
-        return { conferenceSid, wasHeld: await protect(conferenceSid, segment.customerCallSid) };
-      } catch (error) {
-        if (!isFsError(error, 'FS_ERR_CONFERENCE_NOT_FOUND') || poll >= config.protect.maxPolls) {
-          throw error;
-        }
-        await clock.sleep(config.protect.pollIntervalMs);
-      }
-    }
-  }
-
-  /**
-   * True when the customer is the only participant left in the task's conference (a cold transfer
-   * or a queue transfer waiting for its target, or the last agent gone). Not finding the conference
-   * is left to `redirect`, which reports it as before.
-   */
-  async function customerIsAlone(segment: Segment): Promise<boolean> {
-    let conferenceSid: string;
-    try {
-      conferenceSid = await conferenceOf(segment);
-    } catch (error) {
-      if (isFsError(error, 'FS_ERR_CONFERENCE_NOT_FOUND')) return false;
-      throw error;
-    }
-    const participants = await retry('list participants', () =>
-      voice.listParticipants(conferenceSid),
-    );
-    return participants.every((p) => p.callSid === segment.customerCallSid);
-  }
-
-  async function redirect(segment: Segment, twiml: string): Promise<FsError[]> {
+  async function redirect(segment: Segment, place: Place, twiml: string): Promise<FsError[]> {
+    await protect(place);
     const callSid = segment.customerCallSid;
-    const { conferenceSid, wasHeld } = await protectWhenJoined(segment);
     await retry('redirect call', () => voice.updateCallTwiml(callSid, twiml));
-    return wasHeld ? rehold(conferenceSid, callSid) : [];
+    return place.customer.hold ? rehold(place.conferenceSid, callSid) : [];
   }
 
   return {
     name: 'twiml',
     async start(segment, stream) {
+      // Built first: TwiML over Twilio's limit fails before anything is asked of Twilio.
       const twiml = buildStartStreamTwiml({
         taskSid: segment.taskSid,
         name: stream.name,
@@ -242,24 +249,39 @@ export function createTwimlStrategy(deps: StrategyDeps): StreamStrategy {
         statusCallback: config.statusCallbackUrl,
         parameters: stream.parameters,
       });
+      const place = await waitForPlace(segment, true);
       // TwiML gives no stream SID back: it arrives with the stream-started callback.
-      return { sid: null, warnings: await redirect(segment, twiml) };
+      return { sid: null, warnings: await redirect(segment, place, twiml) };
     },
     async stop(segment, stream) {
-      if (await customerIsAlone(segment)) {
+      let place: Place | null = null;
+      try {
+        place = await locate(segment);
+      } catch (error) {
+        if (!isFsError(error, 'FS_ERR_CONFERENCE_NOT_FOUND')) throw error;
+      }
+      if (place === null || place.others === 0) {
         // Redirecting a customer who is alone in the conference would empty it: it ends
         // (last-participant-left, twilio-facts §4) and a transfer waiting for its target goes
-        // with it. A REST stop by name stops a `<Start><Stream>` stream just as well (facts §2)
-        // without touching the customer, so that is the one place this strategy uses it.
+        // with it; one who is not in it would be pulled out of wherever they are. A REST stop by
+        // name stops a `<Start><Stream>` stream just as well (facts §2) without touching the
+        // customer, so that is the one place this strategy uses it.
         await retry('stop stream', () => voice.stopStream(stream.callSid, stream.name));
         return { warnings: [] };
       }
       const twiml = buildStopStreamTwiml({ taskSid: segment.taskSid, name: stream.name });
-      return { warnings: await redirect(segment, twiml) };
+      return { warnings: await redirect(segment, place, twiml) };
     },
     async prepareTransfer(segment) {
-      await protectWhenJoined(segment);
+      await protect(await waitForPlace(segment, false));
       return 'protected';
     },
   };
+}
+
+/** Where the customer is: the task's conference, their participant, how many others are in it. */
+interface Place {
+  conferenceSid: string;
+  customer: ParticipantSummary;
+  others: number;
 }

@@ -95,8 +95,8 @@ describe('resolveWorkerCallSid', () => {
         conference: { sid: CONFERENCE, participants: { worker: read <= 2 ? AGENT_A : AGENT_B } },
       }),
       participants: () => [
-        { callSid: CUSTOMER, label: null },
-        { callSid: AGENT_A, label: null },
+        { callSid: CUSTOMER, label: null, hold: false, endConferenceOnExit: false },
+        { callSid: AGENT_A, label: null, hold: false, endConferenceOnExit: false },
       ],
     });
     const found = await clock.drive(
@@ -119,9 +119,11 @@ describe('resolveWorkerCallSid', () => {
     const tr = fakeTaskRouter({
       attributes: () => ({ call_sid: CUSTOMER }),
       participants: (read) => [
-        { callSid: CUSTOMER, label: 'customer' },
-        { callSid: AGENT_A, label: null },
-        ...(read >= 3 ? [{ callSid: AGENT_B, label: null }] : []),
+        { callSid: CUSTOMER, label: 'customer', hold: false, endConferenceOnExit: false },
+        { callSid: AGENT_A, label: null, hold: false, endConferenceOnExit: false },
+        ...(read >= 3
+          ? [{ callSid: AGENT_B, label: null, hold: false, endConferenceOnExit: false }]
+          : []),
       ],
       failFirst: 1,
     });
@@ -146,9 +148,9 @@ describe('resolveWorkerCallSid', () => {
     const tr = fakeTaskRouter({
       attributes: () => ({ conference: { sid: CONFERENCE } }),
       participants: () => [
-        { callSid: CUSTOMER, label: null },
-        { callSid: AGENT_A, label: null },
-        { callSid: AGENT_B, label: null },
+        { callSid: CUSTOMER, label: null, hold: false, endConferenceOnExit: false },
+        { callSid: AGENT_A, label: null, hold: false, endConferenceOnExit: false },
+        { callSid: AGENT_B, label: null, hold: false, endConferenceOnExit: false },
       ],
     });
     const found = await clock.drive(

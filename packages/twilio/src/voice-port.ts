@@ -54,6 +54,8 @@ export async function listConferenceParticipants(
   return answer.instances.map((p) => ({
     callSid: p.callSid,
     label: typeof p.label === 'string' && p.label !== '' ? p.label : null,
+    hold: p.hold,
+    endConferenceOnExit: p.endConferenceOnExit,
   }));
 }
 

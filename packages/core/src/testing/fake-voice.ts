@@ -76,6 +76,11 @@ export interface FakeVoice extends VoicePort {
     participants: readonly { callSid: string; endConferenceOnExit: boolean; hold?: boolean }[],
   ): void;
   /** Puts a participant on hold, as Flex's hold button does. */
+  /** A call joins an in-progress conference (e.g. an agent's leg after a transfer). */
+  joinConference(
+    conferenceSid: string,
+    participant: { callSid: string; endConferenceOnExit: boolean; hold?: boolean },
+  ): void;
   setHold(conferenceSid: string, callSid: string, hold: boolean): void;
   /** The next `count` requests (optionally only of operation `op`) fail with `error`. */
   failNext(
@@ -383,7 +388,10 @@ export function createFakeVoice(): FakeVoice {
         enter('listParticipants', conferenceSid, {});
         const conference = conferences.get(conferenceSid);
         if (conference?.status !== 'in-progress') return [];
-        return [...conference.participants.keys()].map((callSid) => ({ callSid, label: null }));
+        return [...conference.participants.values()].map((p) => ({
+          ...view(conferenceSid, p),
+          label: null,
+        }));
       });
     },
 
@@ -424,6 +432,20 @@ export function createFakeVoice(): FakeVoice {
             },
           ]),
         ),
+      });
+    },
+
+    joinConference(conferenceSid, p) {
+      const conference = conferences.get(conferenceSid);
+      if (conference?.status !== 'in-progress') {
+        throw new Error(`fake: conference ${conferenceSid} is not in progress`);
+      }
+      conference.participants.set(p.callSid, {
+        callSid: p.callSid,
+        hold: p.hold ?? false,
+        endConferenceOnExit: p.endConferenceOnExit,
+        visibleEndConferenceOnExit: p.endConferenceOnExit,
+        staleReads: 0,
       });
     },
 

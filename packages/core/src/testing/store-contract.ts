@@ -81,6 +81,28 @@ export function describeSegmentStoreContract(
       expect(await store.get('SG2')).toBeNull();
     });
 
+    it('lists the calls that still have a segment not ended, in the order they were first stored', async () => {
+      const store = await makeStore();
+      expect(await store.listLiveCalls()).toEqual([]);
+      const callA = makeSid('CA', 1);
+      const callB = makeSid('CA', 2);
+      const callC = makeSid('CA', 3);
+      await store.put(segment(1, callB), 0);
+      await store.put({ ...segment(2, callA), state: 'paused' }, 0);
+      const ended = await store.put({ ...segment(3, callC), state: 'ended' }, 0);
+      expect(await store.listLiveCalls()).toEqual([callB, callA]);
+      // A call is live while any one of its segments is.
+      const second = await store.put(segment(4, callB), 0);
+      await store.put({ ...second, state: 'ended' }, 1);
+      expect(await store.listLiveCalls()).toEqual([callB, callA]);
+      const first = await store.getByReservation(makeSid('WR', 1));
+      if (first === null) throw new Error('segment 1 was not stored');
+      await store.put({ ...first, state: 'ended' }, first.version);
+      expect(await store.listLiveCalls()).toEqual([callA]);
+      await store.put({ ...ended, state: 'ended' }, 1);
+      expect(await store.listLiveCalls()).toEqual([callA]);
+    });
+
     it('lets exactly one of two concurrent writes from the same version win', async () => {
       const store = await makeStore();
       const first = await store.put(segment(1), 0);
