@@ -12,6 +12,8 @@ import { join, resolve } from 'node:path';
 import { emulatorHttpClient, startEmulator, type Emulator } from '@flex-streams/emulator';
 import { startReceiver, type Receiver } from '@flex-streams/receiver';
 import {
+  CALL_STATUS_PATH,
+  CONFERENCE_STATUS_PATH,
   loadServiceConfig,
   startService,
   TASKROUTER_EVENTS_PATH,
@@ -126,6 +128,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const controllerLogger = logger.child({ component: 'controller' });
     const start = (): Promise<RunningService> => startService(config, { logger: controllerLogger });
     let service = await start();
+    // As the README's "Call end" asks of a deployment: the number's call status webhook and the
+    // plugin's conference status callback point at the controller.
+    emulator.updateSettings({
+      inboundStatusCallback: publicUrl + CALL_STATUS_PATH,
+      flexConferenceStatusCallback: publicUrl + CONFERENCE_STATUS_PATH,
+    });
     if (options.driver !== 'plugin') {
       const client = twilio(emulator.accountSid, emulator.authToken, {
         httpClient: emulatorHttpClient(emulator.url),

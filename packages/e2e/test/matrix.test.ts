@@ -6,7 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runScenario, SCENARIOS } from '../src/index.js';
-import { checkNamed, expectAllChecksPassed, SCENARIO_TIMEOUT_MS } from './helpers.js';
+import {
+  checkNamed,
+  expectAllChecksPassed,
+  expectRestCost,
+  SCENARIO_TIMEOUT_MS,
+} from './helpers.js';
 
 describe('worker leg (rest, plugin driver)', () => {
   for (const { name } of SCENARIOS) {
@@ -39,10 +44,7 @@ describe('plugin driver on the customer leg (rest)', () => {
       async () => {
         const result = await runScenario(name, { driver: 'plugin' });
         expectAllChecksPassed(result);
-        expect(result.twilioRequests.byOperation).toMatchObject({
-          CreateStream: 2,
-          UpdateStream: 2,
-        });
+        expectRestCost(result, 2, ['ValidateToken', 'FetchTaskReservation']);
       },
       SCENARIO_TIMEOUT_MS,
     );

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../src/index.js';
-import { expectAllChecksPassed, SCENARIO_TIMEOUT_MS } from './helpers.js';
+import { expectAllChecksPassed, expectRestCost, SCENARIO_TIMEOUT_MS } from './helpers.js';
 
 describe('warm-transfer (rest, customer leg, TaskRouter driver)', () => {
   it(
@@ -16,7 +16,7 @@ describe('warm-transfer (rest, customer leg, TaskRouter driver)', () => {
       expect(result.segments.map((s) => s.agent)).toEqual(['A', 'B']);
       expect(result.segments.every((s) => s.recordings.length === 1)).toBe(true);
       // rest: one create and one stop per segment, the customer's leg never touched.
-      expect(result.twilioRequests.byOperation).toEqual({ CreateStream: 2, UpdateStream: 2 });
+      expectRestCost(result, 2);
       expect(result.customerDisruptions).toBe(0);
       // A's stream stopped at A's leave: A's segment ended before B's.
       const [a, b] = result.segments;

@@ -47,6 +47,11 @@ export interface ServiceConfig {
   readonly flexToken: Readonly<FlexTokenValidation>;
   /** Origins allowed to call the plugin API from a browser (CORS), e.g. `https://flex.twilio.com`. */
   readonly corsOrigins: readonly string[];
+  /**
+   * Milliseconds between reconciler passes (0: off): live calls with no stream running have their
+   * call status read, so a hang-up during a pause or a deferral still ends the segments.
+   */
+  readonly reconcileIntervalMs: number;
   readonly logLevel: LogLevel;
 }
 
@@ -59,6 +64,9 @@ export const SERVICE_CONFIG_DEFAULTS = {
   port: 4012,
   dataDir: 'data',
   corsOrigins: ['https://flex.twilio.com'],
+  // One FetchCall per live call with no running stream per pass: cheap, and a paused segment's
+  // call end is seen within 15 s even when no status callback is configured.
+  reconcileIntervalMs: 15_000,
   logLevel: 'info',
 } as const;
 
@@ -179,6 +187,16 @@ const ENV_FIELDS = {
       .int({ error: 'FLEX_STREAMS_MAX_STREAM_RESTARTS must be an integer' })
       .min(0, { error: 'FLEX_STREAMS_MAX_STREAM_RESTARTS must be from 0 to 100' })
       .max(100, { error: 'FLEX_STREAMS_MAX_STREAM_RESTARTS must be from 0 to 100' })
+      .optional(),
+  ),
+  FLEX_STREAMS_RECONCILE_INTERVAL_MS: optional.pipe(
+    z.coerce
+      .number<string | undefined>({ error: 'FLEX_STREAMS_RECONCILE_INTERVAL_MS must be a number' })
+      .int({ error: 'FLEX_STREAMS_RECONCILE_INTERVAL_MS must be an integer' })
+      .refine((ms) => ms === 0 || (ms >= 1000 && ms <= 3_600_000), {
+        error:
+          'FLEX_STREAMS_RECONCILE_INTERVAL_MS must be 0 (off) or from 1000 to 3600000 milliseconds',
+      })
       .optional(),
   ),
   FLEX_STREAMS_LOG_LEVEL: optional.pipe(
@@ -349,6 +367,8 @@ export function loadServiceConfig(env: Environment = process.env): ServiceConfig
     drivers: Object.freeze({ taskRouter, pluginApi }),
     flexToken: Object.freeze(flexToken),
     corsOrigins: Object.freeze(origins),
+    reconcileIntervalMs:
+      vars.FLEX_STREAMS_RECONCILE_INTERVAL_MS ?? SERVICE_CONFIG_DEFAULTS.reconcileIntervalMs,
     logLevel: vars.FLEX_STREAMS_LOG_LEVEL ?? SERVICE_CONFIG_DEFAULTS.logLevel,
   });
 }

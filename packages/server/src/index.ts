@@ -12,6 +12,14 @@ export {
 } from './config.js';
 export { startService, type RunningService, type ServiceDeps } from './service/start.js';
 export {
+  startReconciler,
+  type ReconcileReport,
+  type Reconciler,
+  type ReconcilerOptions,
+} from './service/reconciler.js';
+export {
+  CALL_STATUS_PATH,
+  CONFERENCE_STATUS_PATH,
   createServiceApp,
   PLUGIN_PATH,
   TASKROUTER_EVENTS_PATH,

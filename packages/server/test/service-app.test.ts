@@ -52,6 +52,8 @@ async function start(
     logger: pino({ level: 'silent' }),
     voice,
     store: createMemorySegmentStore(),
+    // Fakes only: no TaskRouter to ask (the first plugin start binds a reservation).
+    taskRouter: null,
   });
   return { service, voice };
 }

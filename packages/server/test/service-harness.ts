@@ -202,7 +202,14 @@ export async function startWorld(
     ...env,
   });
   const logger = pino({ level: 'silent' });
-  const start = () => startService(config, { logger, registry: new Registry() });
+  // Without `flex`, tokens name workers the emulator's TaskRouter does not know: the service runs
+  // without TaskRouter reads (the first plugin start binds a reservation), as an embedder may.
+  const start = () =>
+    startService(config, {
+      logger,
+      registry: new Registry(),
+      ...(options.flex === true ? {} : { taskRouter: null }),
+    });
   const world: World = {
     emu,
     receiver,

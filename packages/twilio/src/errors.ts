@@ -14,6 +14,8 @@ export const FS_TW_ERRORS = {
   FS_TW_REQUEST_REFUSED: { status: 400, meaning: 'request refused before sending' },
   /** Twilio answered 2xx with a body this adapter cannot read (not JSON, unknown enum value). */
   FS_TW_UNEXPECTED_ANSWER: { status: 502, meaning: 'unreadable answer from Twilio' },
+  /** No single Flex workspace could be picked from the account's TaskRouter workspaces. */
+  FS_TW_WORKSPACE_AMBIGUOUS: { status: 500, meaning: 'Flex workspace not found or ambiguous' },
   /** A webhook arrived without an `X-Twilio-Signature` header. */
   FS_TW_SIGNATURE_MISSING: { status: 403, meaning: 'X-Twilio-Signature missing' },
   /** A webhook's `X-Twilio-Signature` does not match its URL and parameters. */

@@ -36,7 +36,12 @@ export {
   toVoiceApiError,
   type TwilioVoicePortOptions,
 } from './voice-port.js';
-export { createTwilioTaskRouterPort, type TwilioTaskRouterPortOptions } from './taskrouter-port.js';
+export {
+  createTwilioTaskRouterPort,
+  discoverFlexWorkspace,
+  FLEX_WORKSPACE_NAME,
+  type TwilioTaskRouterPortOptions,
+} from './taskrouter-port.js';
 export {
   createWebhookSignatureValidator,
   type WebhookParams,

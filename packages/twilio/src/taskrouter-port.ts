@@ -108,3 +108,45 @@ export function createTwilioTaskRouterPort(
     },
   };
 }
+
+/** The name Flex gives the TaskRouter workspace it creates for an account. */
+export const FLEX_WORKSPACE_NAME = 'Flex Task Assignment';
+
+/**
+ * Finds the account's Flex workspace when none is configured (`ListWorkspace`,
+ * `GET /v1/Workspaces`): the only workspace of the account, or else the one Flex named
+ * {@link FLEX_WORKSPACE_NAME}. Returns its `WS…` SID.
+ *
+ * @throws {FsTwilioError} `FS_TW_WORKSPACE_AMBIGUOUS` naming the workspaces found (none, or several
+ *   and none of them Flex's), so the operator can set one.
+ * @throws {VoiceApiError} when TaskRouter cannot be asked (network, credentials).
+ */
+export async function discoverFlexWorkspace(
+  client: twilio.Twilio,
+  options: { now?: () => number } = {},
+): Promise<{ sid: string; friendlyName: string }> {
+  const now = options.now ?? Date.now;
+  const { result, captured } = captureResponses(() =>
+    client.taskrouter.v1.workspaces.list({ limit: 50 }),
+  );
+  let workspaces: { sid: string; friendlyName: string }[];
+  try {
+    workspaces = (await result).map((w) => ({ sid: w.sid, friendlyName: w.friendlyName }));
+  } catch (error) {
+    throw toVoiceApiError('ListWorkspace', error, captured, now());
+  }
+  const flex = workspaces.filter((w) => w.friendlyName === FLEX_WORKSPACE_NAME);
+  const picked = workspaces.length === 1 ? workspaces[0] : flex.length === 1 ? flex[0] : undefined;
+  if (picked !== undefined) return picked;
+  const found =
+    workspaces.length === 0
+      ? 'the account has no TaskRouter workspace'
+      : `the account has ${workspaces.length} workspaces (${workspaces
+          .slice(0, 10)
+          .map((w) => `${w.sid} "${w.friendlyName}"`)
+          .join(', ')}) and ${flex.length === 0 ? 'none is' : 'several are'} named "${FLEX_WORKSPACE_NAME}"`;
+  throw new FsTwilioError(
+    'FS_TW_WORKSPACE_AMBIGUOUS',
+    `Cannot tell which TaskRouter workspace is Flex's: ${found}. Set TWILIO_WORKSPACE_SID.`,
+  );
+}

@@ -9,6 +9,8 @@ import {
   applyCommand,
   createFsError,
   isSid,
+  parseCallStatusCallback,
+  parseConferenceStatusCallback,
   parseStreamStatusCallback,
   parseTaskRouterEvent,
   type ControllerCommand,
@@ -35,6 +37,16 @@ import { createServiceMetrics } from './metrics.js';
 
 /** The path of the TaskRouter workspace `EventCallbackUrl`. */
 export const TASKROUTER_EVENTS_PATH = '/v1/taskrouter/events';
+/**
+ * Call status callbacks: a phone number's "call status changes" webhook for customer calls (or
+ * the `statusCallback` of agents' legs). A final status ends the call's (the agent's) segments.
+ */
+export const CALL_STATUS_PATH = '/v1/calls/status';
+/**
+ * Conference status callbacks, asked for by the Flex plugin on accept
+ * (`conferenceOptions.conferenceStatusCallback`, events `leave end`).
+ */
+export const CONFERENCE_STATUS_PATH = '/v1/conferences/status';
 /** The path of the plugin API (`/start`, `/stop`, `/prepare-transfer`, `/pause`, `/resume`). */
 export const PLUGIN_PATH = '/v1/plugin/segments';
 
@@ -326,6 +338,24 @@ export async function createServiceApp(deps: ServiceAppDeps): Promise<ServiceApp
     app.post(deps.streamStatusPath, async (request, reply) => {
       checkSignature(request);
       runInBackground('stream status', parseStreamStatusCallback(webhookParams(request.body)));
+      return reply.code(204).send();
+    });
+  }
+
+  if (deps.signatures !== null) {
+    // Drivers of a call's end, whichever drivers start streams: they are what tells a segment
+    // with no stream running (paused, deferred, failed to start) that its call is over.
+    app.post(CALL_STATUS_PATH, async (request, reply) => {
+      checkSignature(request);
+      runInBackground('call status', parseCallStatusCallback(webhookParams(request.body)));
+      return reply.code(204).send();
+    });
+    app.post(CONFERENCE_STATUS_PATH, async (request, reply) => {
+      checkSignature(request);
+      runInBackground(
+        'conference status',
+        parseConferenceStatusCallback(webhookParams(request.body)),
+      );
       return reply.code(204).send();
     });
   }

@@ -12,6 +12,8 @@ export interface ServiceMetrics {
   readonly useCaseOutcomes: Counter<'use_case' | 'outcome'>;
   /** Webhooks and plugin requests refused before any use case ran: `endpoint`, `code`. */
   readonly rejections: Counter<'endpoint' | 'code'>;
+  /** Reconciler passes' calls, by `result` (`visited`, `changed`, `failed`). */
+  readonly reconciledCalls: Counter<'result'>;
 }
 
 function counter<T extends string>(
@@ -46,6 +48,12 @@ export function createServiceMetrics(registry: Registry): ServiceMetrics {
       'flex_streams_controller_rejections_total',
       'Requests refused before any use case ran (bad signature, bad token, malformed body…)',
       ['endpoint', 'code'],
+    ),
+    reconciledCalls: counter(
+      registry,
+      'flex_streams_controller_reconciled_calls_total',
+      'Live calls the reconciler visited, changed (segments ended, waiting streams started) or failed on',
+      ['result'],
     ),
   };
 }

@@ -23,6 +23,7 @@ import {
   createTwilioTaskRouterPort,
   createTwilioVoicePort,
   createWebhookSignatureValidator,
+  discoverFlexWorkspace,
   type FlexTokenValidator,
 } from '@flex-streams/twilio';
 import { pino, type Logger } from 'pino';
@@ -30,6 +31,8 @@ import { Registry } from 'prom-client';
 import { STREAM_STATUS_PATH, type ServiceConfig } from '../config.js';
 import { openFileSegmentStore } from '../store/file-store.js';
 import { createServiceApp } from './app.js';
+import { createServiceMetrics } from './metrics.js';
+import { startReconciler, type Reconciler } from './reconciler.js';
 
 /** Optional replacements of the ports `startService` builds from the config (tests, embedding). */
 export interface ServiceDeps {
@@ -42,8 +45,9 @@ export interface ServiceDeps {
   /** Defaults to the twilio SDK voice port (pointed at `TWILIO_API_BASE_URL` when set). */
   voice?: VoicePort;
   /**
-   * Defaults to the twilio SDK TaskRouter port in `config.twilio.workspaceSid`, or none when no
-   * workspace is configured.
+   * Defaults to the twilio SDK TaskRouter port in `config.twilio.workspaceSid`; when that is not
+   * set and the plugin API or the worker leg needs TaskRouter, in the workspace found by
+   * `discoverFlexWorkspace`. Pass null to run without TaskRouter reads.
    */
   taskRouter?: TaskRouterPort | null;
   /** Defaults to the validator chosen by `config.flexToken`. */
@@ -58,6 +62,10 @@ export interface RunningService {
   readonly url: string;
   readonly controller: StreamController;
   readonly registry: Registry;
+  /** The reconciler (its timer runs every `config.reconcileIntervalMs`; `runOnce` runs a pass now). */
+  readonly reconciler: Reconciler;
+  /** The Flex workspace TaskRouter reads go to (configured or discovered), or null. */
+  readonly workspaceSid: string | null;
   /** Stops listening, waits for webhook use cases under way, and releases the port. */
   close(): Promise<void>;
 }
@@ -83,7 +91,19 @@ export async function startService(
       config.twilio.apiBaseUrl === null ? {} : { apiBaseUrl: config.twilio.apiBaseUrl },
     ));
   const voice = deps.voice ?? createTwilioVoicePort(twilioClient());
-  const workspaceSid = config.twilio.workspaceSid;
+  let workspaceSid = config.twilio.workspaceSid;
+  const needsTaskRouter = config.drivers.pluginApi || config.controller.leg === 'worker';
+  if (deps.taskRouter === undefined && workspaceSid === null && needsTaskRouter) {
+    // The plugin API must ask TaskRouter whose a reservation is (an agent may act only on their
+    // own), and the worker leg is found in the task: without a configured workspace, the
+    // account's Flex workspace is looked up once, here. Failing is a clear start-up error.
+    const found = await discoverFlexWorkspace(twilioClient());
+    workspaceSid = found.sid;
+    logger.info(
+      { workspaceSid, friendlyName: found.friendlyName },
+      'TWILIO_WORKSPACE_SID is not set: using the Flex workspace found on the account',
+    );
+  }
   const taskRouter =
     deps.taskRouter !== undefined
       ? deps.taskRouter
@@ -93,8 +113,8 @@ export async function startService(
   if (taskRouter === null && config.drivers.pluginApi) {
     logger.warn(
       {},
-      'TWILIO_WORKSPACE_SID is not set: the plugin API cannot ask TaskRouter whose a reservation ' +
-        "is, so the first start binds it to the token's worker (set it to close that gap)",
+      'no TaskRouter port: the plugin API cannot ask TaskRouter whose a reservation is, so the ' +
+        "first start binds it to the token's worker",
     );
   }
   const clock = deps.clock ?? createSystemClock();
@@ -166,7 +186,26 @@ export async function startService(
     // signature check puts it back (publicUrl + the path the service saw).
     streamStatusPath: STREAM_STATUS_PATH,
   });
-  await app.listen({ host: config.host, port: config.port });
+  const metrics = createServiceMetrics(registry);
+  const reconciler = startReconciler({
+    controller,
+    logger,
+    intervalMs: config.reconcileIntervalMs,
+    onPass: (report) => {
+      metrics.reconciledCalls.inc({ result: 'visited' }, report.calls);
+      metrics.reconciledCalls.inc({ result: 'changed' }, report.changed);
+      metrics.reconciledCalls.inc({ result: 'failed' }, report.failed);
+    },
+  });
+  app.addHook('onClose', async () => {
+    await reconciler.stop();
+  });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await reconciler.stop();
+    throw error;
+  }
   const address = app.server.address();
   if (address === null || typeof address === 'string') {
     await app.close();
@@ -180,6 +219,8 @@ export async function startService(
       publicUrl: config.publicUrl,
       strategy: config.controller.strategy,
       drivers: config.drivers,
+      workspaceSid,
+      reconcileIntervalMs: config.reconcileIntervalMs,
     },
     'controller service listening',
   );
@@ -187,6 +228,8 @@ export async function startService(
     url,
     controller,
     registry,
+    reconciler,
+    workspaceSid,
     close: async () => {
       await app.close();
     },

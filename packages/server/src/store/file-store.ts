@@ -267,5 +267,12 @@ export async function openFileSegmentStore(
         return structuredClone(stored);
       });
     },
+    listLiveCalls() {
+      // Calls are read at open in file-name order, then added as first written.
+      const live = [...calls]
+        .filter(([, segments]) => segments.some((s) => s.state !== 'ended'))
+        .map(([callSid]) => callSid);
+      return Promise.resolve(live);
+    },
   };
 }

@@ -10,7 +10,11 @@ import {
   type Environment,
   type ServiceConfig,
 } from '../../config.js';
-import { TASKROUTER_EVENTS_PATH } from '../../service/app.js';
+import {
+  CALL_STATUS_PATH,
+  CONFERENCE_STATUS_PATH,
+  TASKROUTER_EVENTS_PATH,
+} from '../../service/app.js';
 import { startService, type RunningService } from '../../service/start.js';
 import { UsageError, untilStopSignal, type Command } from '../command.js';
 import { parseFlags, parsePort, stderrLogger } from '../options.js';
@@ -239,6 +243,12 @@ export const startCommand: Command = {
         // EventCallbackUrl at the controller, and have agents to take calls.
         emulator.taskrouter.updateWorkspace({
           eventCallbackUrl: `${config.publicUrl}${TASKROUTER_EVENTS_PATH}`,
+        });
+        // And what the README's "Call end" asks: the number's call status webhook, and the
+        // conference status callback the Flex plugin sets on every accept.
+        emulator.updateSettings({
+          inboundStatusCallback: `${config.publicUrl}${CALL_STATUS_PATH}`,
+          flexConferenceStatusCallback: `${config.publicUrl}${CONFERENCE_STATUS_PATH}`,
         });
         for (const friendlyName of DEMO_AGENTS) {
           emulator.taskrouter.createWorker({ friendlyName, activity: 'Available' });
