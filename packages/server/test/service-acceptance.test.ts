@@ -176,10 +176,9 @@ describe('twiml strategy through the service', () => {
     expect(emu.state().conferences.find((c) => c.sid === conferenceSid)?.status).toBe(
       'in-progress',
     );
-    // The segment had its stream for its time, redirects included. Issue 5 asks ± 200 ms; the
-    // twiml strategy needs up to six requests before the fork starts (ListConference, fetch,
-    // update, read-back, redirect) and three before a stop, which on this loaded 2-core machine
-    // measured 50–430 ms. Checked at 500 ms; ± 200 ms for twiml is still open.
+    // The segment had its stream for its time (± 200 ms, issue 5), redirects included: a start
+    // is ListParticipant, UpdateParticipant (its answer verifies the flag) and the redirect
+    // (plus ListConference the first time), a stop the same three.
     const [segment] = await waitFor(
       () => segmentsOf(world, customerCallSid),
       (s) => s[0]?.state === 'ended',
@@ -189,8 +188,8 @@ describe('twiml strategy through the service', () => {
       Date.parse(
         events.find((e) => e.type === type && field(e, 'streamSid') === stream?.sid)?.at ?? '',
       );
-    expect(Math.abs(at('stream.started') - (segment?.startedAt ?? 0))).toBeLessThanOrEqual(500);
-    expect(Math.abs(at('stream.stopped') - (segment?.endedAt ?? 0))).toBeLessThanOrEqual(500);
+    expect(Math.abs(at('stream.started') - (segment?.startedAt ?? 0))).toBeLessThanOrEqual(200);
+    expect(Math.abs(at('stream.stopped') - (segment?.endedAt ?? 0))).toBeLessThanOrEqual(200);
   });
 
   it('waits (bounded) for the customer to reach the task conference when accepted comes first', async () => {
@@ -944,55 +943,81 @@ describe('rest, customer leg, both_tracks (defaults)', () => {
   });
 
   it('each segment has exactly its stream for exactly its time (± 200 ms)', async () => {
-    const { customerCallSid, taskSid } = await callInConference(world.emu);
-    const a = {
-      taskSid,
-      reservationSid: sid('WR'),
-      workerSid: world.workers.alice,
-      customerCallSid,
-    };
-    const b = { ...a, reservationSid: sid('WR'), workerSid: world.workers.bob };
-    await send(world, 'reservation.accepted', a);
-    await waitFor(
-      () => streamsOn(customerCallSid),
-      (s) => s.length === 1,
-      'A stream',
+    await expectStreamsMatchSegments(world);
+  });
+});
+
+/**
+ * A warm transfer A→B driven by TaskRouter events: each segment has exactly one stream, which
+ * started and stopped within 200 ms of the segment's start and end (issue 5), by the emulator's
+ * clock of the fork and the controller's clock of the segment (one machine, one clock).
+ */
+async function expectStreamsMatchSegments(world: World): Promise<void> {
+  const streamsOn = (w: World, callSid: string) =>
+    w.emu.state().streams.filter((t) => t.callSid === callSid);
+  const { customerCallSid, taskSid } = await callInConference(world.emu);
+  const a = {
+    taskSid,
+    reservationSid: sid('WR'),
+    workerSid: world.workers.alice,
+    customerCallSid,
+  };
+  const b = { ...a, reservationSid: sid('WR'), workerSid: world.workers.bob };
+  await send(world, 'reservation.accepted', a);
+  await waitFor(
+    () => streamsOn(world, customerCallSid),
+    (s) => s.length === 1,
+    'A stream',
+  );
+  await send(world, 'reservation.accepted', b);
+  await waitFor(
+    () => streamsOn(world, customerCallSid),
+    (s) => s.length === 2,
+    'B stream',
+  );
+  await send(world, 'reservation.wrapup', a);
+  await waitFor(
+    () => segmentsOf(world, customerCallSid),
+    (s) => s[0]?.state === 'ended',
+    'A ended',
+  );
+  await send(world, 'reservation.wrapup', b);
+  const segments = await waitFor(
+    () => segmentsOf(world, customerCallSid),
+    (s) =>
+      s[1]?.state === 'ended' &&
+      streamsOn(world, customerCallSid).every((t) => t.status === 'stopped'),
+    'B ended',
+  );
+  const events = world.emu.events();
+  for (const segment of segments) {
+    const [stream, ...others] = segment.streams;
+    expect(others).toEqual([]);
+    const startedAt = events.find(
+      (e) => e.type === 'stream.started' && field(e, 'streamSid') === stream?.sid,
     );
-    await send(world, 'reservation.accepted', b);
-    await waitFor(
-      () => streamsOn(customerCallSid),
-      (s) => s.length === 2,
-      'B stream',
+    const stoppedAt = events.find(
+      (e) => e.type === 'stream.stopped' && field(e, 'streamSid') === stream?.sid,
     );
-    await send(world, 'reservation.wrapup', a);
-    await waitFor(
-      () => segmentsOf(world, customerCallSid),
-      (s) => s[0]?.state === 'ended',
-      'A ended',
+    expect(
+      Math.abs(Date.parse(startedAt?.at ?? '') - (segment.startedAt ?? 0)),
+    ).toBeLessThanOrEqual(200);
+    expect(Math.abs(Date.parse(stoppedAt?.at ?? '') - (segment.endedAt ?? 0))).toBeLessThanOrEqual(
+      200,
     );
-    await send(world, 'reservation.wrapup', b);
-    const segments = await waitFor(
-      () => segmentsOf(world, customerCallSid),
-      (s) =>
-        s[1]?.state === 'ended' && streamsOn(customerCallSid).every((t) => t.status === 'stopped'),
-      'B ended',
-    );
-    const events = world.emu.events();
-    for (const segment of segments) {
-      const [stream, ...others] = segment.streams;
-      expect(others).toEqual([]);
-      const startedAt = events.find(
-        (e) => e.type === 'stream.started' && field(e, 'streamSid') === stream?.sid,
-      );
-      const stoppedAt = events.find(
-        (e) => e.type === 'stream.stopped' && field(e, 'streamSid') === stream?.sid,
-      );
-      expect(
-        Math.abs(Date.parse(startedAt?.at ?? '') - (segment.startedAt ?? 0)),
-      ).toBeLessThanOrEqual(200);
-      expect(
-        Math.abs(Date.parse(stoppedAt?.at ?? '') - (segment.endedAt ?? 0)),
-      ).toBeLessThanOrEqual(200);
-    }
+  }
+}
+
+describe('twiml: the ± 200 ms of issue 5', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld({ FLEX_STREAMS_STRATEGY: 'twiml' });
+  });
+  afterAll(async () => {
+    await world.close();
+  });
+
+  it('each segment has exactly its stream for exactly its time (± 200 ms)', async () => {
+    await expectStreamsMatchSegments(world);
   });
 });

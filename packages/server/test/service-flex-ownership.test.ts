@@ -16,12 +16,6 @@ import {
 } from './service-harness.js';
 
 let world: World;
-beforeAll(async () => {
-  world = await startWorld({ FLEX_STREAMS_TASKROUTER_DRIVER: 'off' }, { flex: true });
-});
-afterAll(async () => {
-  await world.close();
-});
 
 function plugin(action: string, body: unknown, token: string): Promise<Response> {
   return fetch(`${world.service.url}/v1/plugin/segments/${action}`, {
@@ -61,7 +55,22 @@ async function acceptedCall(emu: Emulator) {
   };
 }
 
-describe('plugin API ownership through TaskRouter', () => {
+describe.each([
+  { workspace: 'set in TWILIO_WORKSPACE_SID', env: {} },
+  // Unset: the service finds the account's Flex workspace at start-up (ListWorkspace).
+  { workspace: 'found on the account', env: { TWILIO_WORKSPACE_SID: '' } },
+])('plugin API ownership through TaskRouter, workspace $workspace', ({ env }) => {
+  beforeAll(async () => {
+    world = await startWorld({ FLEX_STREAMS_TASKROUTER_DRIVER: 'off', ...env }, { flex: true });
+  });
+  afterAll(async () => {
+    await world.close();
+  });
+
+  it('reads TaskRouter in the Flex workspace', () => {
+    expect(world.service.workspaceSid).toBe(world.emu.state().taskrouter.workspace.sid);
+  });
+
   it("refuses another worker's reservation (403, no stream) and starts the owner's", async () => {
     const { emu } = world;
     const call = await acceptedCall(emu);
@@ -116,7 +125,9 @@ describe('plugin API ownership through TaskRouter', () => {
     expect(emu.state().streams.filter((s) => s.callSid === call.customerCallSid)).toEqual([]);
     expect((await fetch(`${world.service.url}/v1/calls/${call.customerCallSid}`)).status).toBe(404);
   });
+});
 
+describe('TaskRouter unreachable', () => {
   it('answers 503 and records nothing when TaskRouter cannot be asked', async () => {
     // Twilio's REST API is unreachable (a released port); tokens are still checked at the emulator.
     const down = await startWorld(
@@ -145,5 +156,18 @@ describe('plugin API ownership through TaskRouter', () => {
     } finally {
       await down.close();
     }
+  });
+
+  it('without a configured workspace, the service refuses to start, naming the request', async () => {
+    await expect(
+      startWorld(
+        {
+          TWILIO_API_BASE_URL: `http://127.0.0.1:${await freePort()}`,
+          TWILIO_WORKSPACE_SID: '',
+          FLEX_STREAMS_TASKROUTER_DRIVER: 'off',
+        },
+        { flex: true },
+      ),
+    ).rejects.toThrow(/ListWorkspace/);
   });
 });

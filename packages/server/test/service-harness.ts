@@ -210,6 +210,17 @@ export async function startWorld(
       registry: new Registry(),
       ...(options.flex === true ? {} : { taskRouter: null }),
     });
+  let first: RunningService;
+  try {
+    first = await start();
+  } catch (error) {
+    // A service that cannot start leaves nothing running behind it.
+    await emu.close();
+    await receiver.close();
+    await tokens.close();
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   const world: World = {
     emu,
     receiver,
@@ -219,7 +230,7 @@ export async function startWorld(
     port,
     publicUrl,
     workers,
-    service: await start(),
+    service: first,
     async restart() {
       await world.service.close();
       world.service = await start();
