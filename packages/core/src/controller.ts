@@ -552,8 +552,8 @@ async function startDeferred(work: CallWork, withAgentLeg = true): Promise<void>
       continue;
     }
     setStreamState(work, segment, stream, 'starting', 'start');
+    // `deferredFor` stays: this run waited, so it starts after its segment by design.
     stream.deferredReason = null;
-    stream.deferredFor = null;
     await requestStart(work, segment, stream);
   }
 }

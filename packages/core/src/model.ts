@@ -82,8 +82,9 @@ export interface SegmentStream {
   /** Why a `deferred` stream waits, in words (logged and shown by `GET /v1/calls/:callSid`). */
   deferredReason: string | null;
   /**
-   * What a `deferred` stream waits for: a free slot in the call's track budget, or (twiml) the
-   * agent's leg in the conference. Absent in segments stored before it existed: read as the budget.
+   * What a `deferred` stream waits (or, once started, waited) for: a free slot in the call's track
+   * budget, or (twiml) the agent's leg in the conference; null for a run that never waited. Absent
+   * in segments stored before it existed.
    */
   deferredFor?: DeferralKind | null;
   requestedAt: number | null;

@@ -66,6 +66,12 @@ export interface Evidence {
  * a loaded 2-core machine.
  */
 export const WINDOW_TOLERANCE_MS = 1_000;
+/**
+ * Issue 5: each segment has its stream for exactly its time, ± 200 ms. Measured between the
+ * controller's segment times and the emulator's log of the fork (`stream.started`,
+ * `stream.stopped`): one machine, one clock.
+ */
+export const STREAM_TIMING_MS = 200;
 /** Detection window (ms): 800 samples, well above the 160 needed to separate the tones. */
 const WINDOW_MS = 100;
 /** Windows this close to a segment's edge may hear a party who just joined or left. */
@@ -107,6 +113,7 @@ export async function verify(evidence: Evidence): Promise<Check[]> {
   checks.push(...(await voicesInRecordings(evidence)));
   checks.push(await heldCustomerPrivacy(evidence));
   checks.push(noStreamLeftRunning(evidence));
+  checks.push(streamTiming(evidence));
   checks.push(twilioRequests(evidence));
   checks.push(customerDisruptionsCheck(evidence));
   return checks;
@@ -414,6 +421,76 @@ function noStreamLeftRunning(e: Evidence): Check {
     'no-stream-left-running',
     emulatorLive.length === 0 && controllerLive.length === 0 && openSegments.length === 0,
     `emulator streams live: ${emulatorLive.length}, controller streams live: ${controllerLive.length}, segments not ended: ${openSegments.length}`,
+  );
+}
+
+/**
+ * Each segment's streams start and stop with it, by the emulator's log: the first run starts
+ * within {@link STREAM_TIMING_MS} of the segment's start (of its request, for a run that waited
+ * for the track budget or the agent's leg), a run stopped for a pause stops with the pause and the
+ * next starts with the resume, and the last run stops with the segment's end.
+ */
+function streamTiming(e: Evidence): Check {
+  const at = new Map<string, { started?: number; stopped?: number }>();
+  for (const ev of e.events) {
+    if (ev.type !== 'stream.started' && ev.type !== 'stream.stopped') continue;
+    const sid = String(field(ev, 'streamSid'));
+    const entry = at.get(sid) ?? {};
+    if (ev.type === 'stream.started') entry.started ??= Date.parse(ev.at);
+    else entry.stopped ??= Date.parse(ev.at);
+    at.set(sid, entry);
+  }
+  const deltas: number[] = [];
+  const problems: string[] = [];
+  const measure = (who: string, what: string, actual: number | undefined, ref: number | null) => {
+    if (actual === undefined || ref === null) {
+      problems.push(`${who}: no ${what} to measure`);
+      return;
+    }
+    const delta = actual - ref;
+    deltas.push(Math.abs(delta));
+    if (Math.abs(delta) > STREAM_TIMING_MS) problems.push(`${who}: ${what} ${delta} ms off`);
+  };
+  for (const segment of e.segments) {
+    const who = e.agentNames[segment.workerSid] ?? segment.workerSid;
+    const runs = segment.streams.filter((s) => s.sid !== null);
+    const first = runs[0];
+    const last = runs.at(-1);
+    if (first === undefined || last === undefined) continue;
+    const waited = first.deferredFor !== null && first.deferredFor !== undefined;
+    measure(
+      who,
+      'start',
+      at.get(first.sid ?? '')?.started,
+      waited || first.continuation > 0 ? first.requestedAt : segment.startedAt,
+    );
+    runs.forEach((run, i) => {
+      if (run.stopReason !== 'paused') return;
+      const pause = segment.pauses.find(
+        (p) => Math.abs(p.startedAt - (run.endedAt ?? 0)) <= STREAM_TIMING_MS,
+      );
+      measure(who, `stop for the pause`, at.get(run.sid ?? '')?.stopped, pause?.startedAt ?? null);
+      const next = runs[i + 1];
+      if (next !== undefined) {
+        measure(
+          who,
+          'start at the resume',
+          at.get(next.sid ?? '')?.started,
+          pause?.endedAt ?? null,
+        );
+      }
+    });
+    if (last.stopReason !== 'paused' && last.stopReason !== 'stream-error') {
+      measure(who, 'stop', at.get(last.sid ?? '')?.stopped, segment.endedAt);
+    }
+  }
+  const worst = deltas.length === 0 ? 0 : Math.max(...deltas);
+  return check(
+    'stream-timing',
+    problems.length === 0,
+    problems.length > 0
+      ? problems.join('; ')
+      : `${deltas.length} stream edge(s) within ${worst} ms of their segment's (limit ${STREAM_TIMING_MS} ms)`,
   );
 }
 
