@@ -1001,6 +1001,26 @@ describe('call end drivers: call and conference status callbacks, reconcile', ()
     expect(await t.controller.liveCalls()).toEqual([]);
   });
 
+  it('reconcile starts again a segment whose start failed after its retries, bounded', async () => {
+    const t = setup({ maxStreamRestarts: 1 });
+    t.voice.failNext(4, { status: 503, code: null }, 'createStream');
+    expect((await t.accept(t.a)).error?.code).toBe('FS_ERR_TWILIO_UNAVAILABLE');
+    t.voice.failNext(4, { status: 503, code: null }, 'createStream');
+    const again = await t.run(t.controller.reconcile({ customerCallSid: t.customer }));
+    expect(again.outcome).toBe('failed');
+    // Two failed starts, one restart allowed: reconcile leaves it from now on.
+    const after = await t.run(t.controller.reconcile({ customerCallSid: t.customer }));
+    expect(after.outcome).toBe('ignored');
+    expect(t.running()).toEqual([]);
+
+    const u = setup();
+    u.voice.failNext(4, { status: 503, code: null }, 'createStream');
+    await u.accept(u.a);
+    const healed = await u.run(u.controller.reconcile({ customerCallSid: u.customer }));
+    expect(healed).toMatchObject({ outcome: 'applied', detail: '0 ended, 1 started' });
+    expect(u.running()).toEqual([`fs-${u.a.reservation}-1`]);
+  });
+
   it('reconcile ends the segment of an agent whose leg is over (worker leg)', async () => {
     const t = setup({ leg: 'worker' });
     await t.accept(t.a);

@@ -187,7 +187,8 @@ export interface StreamController {
    * Looks at a call the way no callback can: when a live segment has no stream running (paused,
    * deferred, failed to start, or started without a confirmation), the customer's (and the agent's)
    * call status is read, and a call that is over ends its segments; streams waiting for the
-   * agent's leg (twiml) are tried again. A call with every stream running is left alone: a stream
+   * agent's leg (twiml) and starts that failed (at most `maxStreamRestarts` per segment) are tried
+   * again. A call with every stream running is left alone: a stream
    * Twilio stops tells `streamStatus`.
    */
   reconcile(input: { customerCallSid: string }): Promise<UseCaseResult>;
@@ -530,6 +531,10 @@ async function callIsOver(
     recordOn(work, segment, recordFor(now(work), error));
     return null;
   }
+}
+
+function isLive(stream: SegmentStream | undefined): boolean {
+  return stream !== undefined && isStreamLive(stream);
 }
 
 /** Live segments whose current stream is not confirmed running: no callback will tell of them. */
@@ -1001,13 +1006,36 @@ export function createStreamController(deps: ControllerDeps): StreamController {
           if (owner === undefined || (await callIsOver(work, owner, leg)) !== true) continue;
           ended.push(...(await endWorkerLeg(work, leg)).segments);
         }
+        // A start that failed after its retries (Twilio down for longer than they last) is tried
+        // again here: with the TaskRouter driver alone nothing else would. Bounded like a
+        // repeated accept: at most maxStreamRestarts failed starts per segment.
+        const failedStarts = quiet.filter(
+          (s) =>
+            s.state === 'active' &&
+            currentStream(s)?.stopReason === 'start-failed' &&
+            s.streams.filter((t) => t.stopReason === 'start-failed').length <=
+              deps.config.maxStreamRestarts,
+        );
+        let error: RecordedError | null = null;
+        for (const segment of failedStarts) {
+          const failed = await startStream(work, segment);
+          error ??= failed;
+        }
         const waiting = quiet.filter((s) => currentStream(s)?.state === 'deferred');
         await startDeferred(work);
-        const retried = waiting.filter((s) => currentStream(s)?.state !== 'deferred');
+        const retried = [
+          ...failedStarts,
+          ...waiting.filter((s) => currentStream(s)?.state !== 'deferred'),
+        ];
         const touched = [...ended, ...retried];
         return touched.length === 0
           ? result('ignored', `${quiet.length} segment(s) checked, nothing changed`, [])
-          : result('applied', `${ended.length} ended, ${retried.length} started`, touched);
+          : result(
+              'applied',
+              `${ended.length} ended, ${retried.filter((s) => isLive(currentStream(s))).length} started`,
+              touched,
+              error,
+            );
       });
     },
 
