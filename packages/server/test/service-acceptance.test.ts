@@ -320,24 +320,35 @@ describe('worker leg with rest', () => {
   });
 });
 
-describe.each(['rest', 'twiml'])(
-  'stream-error self-heal through a real status callback (%s)',
-  (strategy) => {
+describe.each([
+  { strategy: 'rest', leg: 'customer' },
+  { strategy: 'twiml', leg: 'customer' },
+  { strategy: 'rest', leg: 'worker' },
+])(
+  'stream-error self-heal through a real status callback ($strategy, $leg leg)',
+  ({ strategy, leg }) => {
     let world: World;
     beforeAll(async () => {
       const deadPort = await freePort();
-      world = await startWorld({
-        FLEX_STREAMS_STREAM_URL: `ws://127.0.0.1:${deadPort}/media`,
-        FLEX_STREAMS_MAX_STREAM_RESTARTS: '2',
-        FLEX_STREAMS_STRATEGY: strategy,
-      });
+      world = await startWorld(
+        {
+          FLEX_STREAMS_STREAM_URL: `ws://127.0.0.1:${deadPort}/media`,
+          FLEX_STREAMS_MAX_STREAM_RESTARTS: '2',
+          FLEX_STREAMS_STRATEGY: strategy,
+          FLEX_STREAMS_LEG: leg,
+        },
+        // The worker leg is found through TaskRouter's view of the conference.
+        { flex: leg === 'worker' },
+      );
     });
     afterAll(async () => {
       await world.close();
     });
 
     it('restarts a refused stream as the next continuation, at most maxStreamRestarts times', async () => {
-      const { customerCallSid, taskSid } = await callInConference(world.emu);
+      const { customerCallSid, agentCallSid, taskSid } = await callInConference(world.emu);
+      // The worker leg's stream forks the agent's own call (found in the conference).
+      const forked = leg === 'worker' ? agentCallSid : customerCallSid;
       const ids = {
         taskSid,
         reservationSid: sid('WR'),
@@ -360,7 +371,7 @@ describe.each(['rest', 'twiml'])(
       ]);
       expect(segments[0]?.streams[0]?.error?.message).toMatch(/^319\d\d/);
       expect(
-        ofType(world, 'stream.create').filter((e) => field(e, 'callSid') === customerCallSid),
+        ofType(world, 'stream.create').filter((e) => field(e, 'callSid') === forked),
       ).toHaveLength(3);
       expect(world.emu.state().calls.find((c) => c.sid === customerCallSid)?.status).toBe(
         'in-progress',
