@@ -76,6 +76,8 @@ describe('loadServiceConfig', () => {
       FLEX_STREAMS_MAX_STREAM_RESTARTS: '5',
       FLEX_STREAMS_LOG_LEVEL: 'debug',
       FLEX_STREAMS_CORS_ORIGINS: 'https://flex.twilio.com, http://localhost:3000',
+      FLEX_STREAMS_RECONCILE_INTERVAL_MS: '60000',
+      FLEX_STREAMS_ADMIN_TOKEN: 'operator-secret-0123456789',
     });
     expect(config.twilio).toMatchObject({
       credentials: { accountSid: ACCOUNT, apiKeySid: KEY, apiKeySecret: 'secret' },
@@ -97,6 +99,8 @@ describe('loadServiceConfig', () => {
       drivers: { taskRouter: true, pluginApi: false },
       logLevel: 'debug',
       corsOrigins: ['https://flex.twilio.com', 'http://localhost:3000'],
+      reconcileIntervalMs: 60_000,
+      adminToken: 'operator-secret-0123456789',
     });
   });
 
@@ -120,8 +124,12 @@ describe('loadServiceConfig', () => {
       FLEX_STREAMS_CORS_ORIGINS: 'https://flex.twilio.com/path',
       TWILIO_API_KEY_SID: KEY,
       TWILIO_WORKSPACE_SID: 'WS123',
+      FLEX_STREAMS_RECONCILE_INTERVAL_MS: '500',
+      FLEX_STREAMS_ADMIN_TOKEN: 'short',
     });
     for (const expected of [
+      'FLEX_STREAMS_RECONCILE_INTERVAL_MS must be 0 (off) or from 1000 to 3600000',
+      'FLEX_STREAMS_ADMIN_TOKEN must be at least 16 characters',
       'TWILIO_WORKSPACE_SID must be "WS" followed by 32 hex digits',
       'TWILIO_ACCOUNT_SID must be "AC" followed by 32 hex digits',
       'FLEX_STREAMS_PORT must be from 0 to 65535',

@@ -52,6 +52,11 @@ export interface ServiceConfig {
    * call status read, so a hang-up during a pause or a deferral still ends the segments.
    */
   readonly reconcileIntervalMs: number;
+  /**
+   * When set, `GET /v1/calls/:callSid` and `/metrics` need `Authorization: Bearer {it}` (they name
+   * calls, agents and tasks); null leaves them open for a private network.
+   */
+  readonly adminToken: string | null;
   readonly logLevel: LogLevel;
 }
 
@@ -207,6 +212,15 @@ const ENV_FIELDS = {
       .optional(),
   ),
   FLEX_STREAMS_CORS_ORIGINS: optional,
+  FLEX_STREAMS_ADMIN_TOKEN: optional.pipe(
+    z
+      .string()
+      .min(16, { error: 'FLEX_STREAMS_ADMIN_TOKEN must be at least 16 characters' })
+      .refine((value) => !/\s/.test(value), {
+        error: 'FLEX_STREAMS_ADMIN_TOKEN must not contain spaces',
+      })
+      .optional(),
+  ),
 } as const;
 
 /** Every environment variable the service reads (the README table and `.env.example` list them). */
@@ -369,6 +383,7 @@ export function loadServiceConfig(env: Environment = process.env): ServiceConfig
     corsOrigins: Object.freeze(origins),
     reconcileIntervalMs:
       vars.FLEX_STREAMS_RECONCILE_INTERVAL_MS ?? SERVICE_CONFIG_DEFAULTS.reconcileIntervalMs,
+    adminToken: vars.FLEX_STREAMS_ADMIN_TOKEN ?? null,
     logLevel: vars.FLEX_STREAMS_LOG_LEVEL ?? SERVICE_CONFIG_DEFAULTS.logLevel,
   });
 }

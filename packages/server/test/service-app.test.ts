@@ -211,4 +211,31 @@ describe('controller service wiring', () => {
       await service.close();
     }
   });
+
+  it('keeps the operator endpoints behind FLEX_STREAMS_ADMIN_TOKEN when it is set', async () => {
+    const secret = 'operator-secret-0123456789';
+    const { service } = await start({ FLEX_STREAMS_ADMIN_TOKEN: secret });
+    try {
+      const call = `${service.url}/v1/calls/${sid('CA')}`;
+      for (const authorization of [undefined, 'Bearer wrong-secret-0123456789', secret]) {
+        for (const url of [call, `${service.url}/metrics`]) {
+          const answer = await fetch(url, {
+            headers: authorization === undefined ? {} : { Authorization: authorization },
+          });
+          expect(answer.status, `${url} with ${authorization ?? 'nothing'}`).toBe(401);
+          expect(((await answer.json()) as ErrorAnswer).error.code).toBe('FS_ERR_ADMIN_TOKEN');
+        }
+      }
+      const bearer = { Authorization: `Bearer ${secret}` };
+      // With the token: the call is simply unknown, and the metrics are served.
+      expect((await fetch(call, { headers: bearer })).status).toBe(404);
+      const metrics = await fetch(`${service.url}/metrics`, { headers: bearer });
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('flex_streams_controller_rejections_total');
+      // Health checks stay open for load balancers.
+      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+    } finally {
+      await service.close();
+    }
+  });
 });

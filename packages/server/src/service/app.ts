@@ -4,6 +4,7 @@
  * status callbacks) are checked with `X-Twilio-Signature`; the Flex plugin API with the agent's
  * Flex token. Errors are translated in one handler (`http-errors.ts`).
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import {
   applyCommand,
@@ -77,6 +78,8 @@ export interface ServiceAppDeps {
   corsOrigins: readonly string[];
   /** Where the status callback route is served (the path of the configured status callback URL). */
   streamStatusPath: string;
+  /** `Authorization: Bearer` token of the operator endpoints (`/v1/calls/…`, `/metrics`), or null. */
+  adminToken?: string | null;
 }
 
 /** The service app plus what it runs in the background (webhook use cases). */
@@ -176,6 +179,13 @@ function flexToken(request: FastifyRequest): string {
     "No Flex token: send the agent's token as the Token field or as Authorization: Bearer " +
       '(twilio-facts §6; the Flex UI has it in manager.user.token)',
   );
+}
+
+/** Compares two secrets in time that does not depend on where they differ. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
 }
 
 function useCaseName(command: ControllerCommand): string {
@@ -310,13 +320,29 @@ export async function createServiceApp(deps: ServiceAppDeps): Promise<ServiceApp
     return { ...command, input: { ...command.input, workerCallSid } };
   }
 
+  /** Operator endpoints name calls, agents and tasks: with an admin token, only its holder reads. */
+  function checkAdmin(request: FastifyRequest): void {
+    const expected = deps.adminToken ?? null;
+    if (expected === null) return;
+    const header = request.headers.authorization;
+    const given = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
+    if (given === undefined || !sameSecret(given, expected)) {
+      throw new ServiceError(
+        'FS_ERR_ADMIN_TOKEN',
+        'This operator endpoint needs Authorization: Bearer <FLEX_STREAMS_ADMIN_TOKEN>',
+      );
+    }
+  }
+
   app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', async (request, reply) => {
+    checkAdmin(request);
     const text = await deps.registry.metrics();
     return reply.type(deps.registry.contentType).send(text);
   });
 
   app.get<{ Params: { callSid: string } }>('/v1/calls/:callSid', async (request) => {
+    checkAdmin(request);
     const { callSid } = request.params;
     if (!isSid(callSid, 'CA')) {
       throw createFsError(

@@ -25,6 +25,8 @@ export const FS_SERVICE_ERRORS = {
   FS_ERR_RESERVATION_NOT_FOUND: { status: 404, meaning: 'reservation not known to TaskRouter' },
   /** TaskRouter could not be asked whose a reservation is (network, 5xx, credentials). */
   FS_ERR_TASKROUTER_UNAVAILABLE: { status: 503, meaning: 'TaskRouter lookup failed' },
+  /** `GET /v1/calls/…` or `/metrics` without the configured `FLEX_STREAMS_ADMIN_TOKEN`. */
+  FS_ERR_ADMIN_TOKEN: { status: 401, meaning: 'operator token missing or wrong' },
   /** A path the service does not serve (or a driver that is switched off). */
   FS_ERR_ROUTE_NOT_FOUND: { status: 404, meaning: 'no such endpoint' },
   /** A browser request from an origin that is not in `FLEX_STREAMS_CORS_ORIGINS`. */

@@ -185,6 +185,7 @@ export async function startService(
     // Served at the path itself: a proxy in front may strip the public URL's prefix, and the
     // signature check puts it back (publicUrl + the path the service saw).
     streamStatusPath: STREAM_STATUS_PATH,
+    adminToken: config.adminToken,
   });
   const metrics = createServiceMetrics(registry);
   const reconciler = startReconciler({
