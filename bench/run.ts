@@ -1,8 +1,9 @@
 /**
- * Runs the media-path benchmarks: `npm run bench` runs all of them, `npm run bench -- NAME...`
+ * Runs the benchmarks (media path, controller strategies): `npm run bench` runs all of them, `npm run bench -- NAME...`
  * only those named. Each prints a table and one `BENCH {...}` JSON line that docs/benchmarks.md
  * quotes. Exit code 1 if a benchmark failed (the others still run), 2 for an unknown name.
  */
+import { controllerStrategies } from './controller-strategies.js';
 import { emulatorMediaFanout } from './emulator-media-fanout.js';
 import { mediaCodec } from './media-codec.js';
 import { receiverFlush } from './receiver-flush.js';
@@ -18,6 +19,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   receiverRealtime,
   receiverFlush,
   receiverSidecar,
+  controllerStrategies,
 ];
 
 async function main(names: readonly string[]): Promise<number> {

@@ -25,10 +25,13 @@ export {
   countDisruptions,
   countRequests,
   holdIntervals,
+  measureStreamEdges,
+  STREAM_TIMING_MS,
   verify,
   WINDOW_TOLERANCE_MS,
   type Check,
   type Evidence,
   type RecordingInfo,
+  type StreamEdge,
 } from './verify.js';
 export { E2E_ERRORS, E2eError, isE2eError, type E2eErrorCode } from './errors.js';

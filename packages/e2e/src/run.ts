@@ -15,10 +15,12 @@ import { startStack, type Driver, type Leg, type Strategy } from './stack.js';
 import {
   countDisruptions,
   countRequests,
+  measureStreamEdges,
   recordingFrom,
   verify,
   type Check,
   type RecordingInfo,
+  type StreamEdge,
 } from './verify.js';
 
 /** Options of {@link runScenario}. */
@@ -71,6 +73,8 @@ export interface ScenarioResult {
   readonly customerDisruptions: number;
   readonly customerHoldChanges: number;
   readonly checks: readonly Check[];
+  /** Each stream edge against its segment's, as the `stream-timing` check measured them. */
+  readonly streamEdges: readonly StreamEdge[];
   readonly timeline: readonly string[];
 }
 
@@ -328,6 +332,7 @@ export async function runScenario(name: string, options: RunOptions = {}): Promi
       twilioRequests: countRequests(events, ownRequests),
       customerDisruptions: disruptions.leaves,
       customerHoldChanges: disruptions.holdChanges,
+      streamEdges: measureStreamEdges(segments, events, agentNames),
       checks,
       timeline,
     };

@@ -424,15 +424,27 @@ function noStreamLeftRunning(e: Evidence): Check {
   );
 }
 
+/** One stream edge measured against its segment: who, which edge, how far (ms, signed). */
+export interface StreamEdge {
+  readonly agent: string;
+  readonly edge: 'start' | 'stop for the pause' | 'start at the resume' | 'stop';
+  /** Emulator's fork time minus the controller's segment time; null when one is missing. */
+  readonly deltaMs: number | null;
+}
+
 /**
- * Each segment's streams start and stop with it, by the emulator's log: the first run starts
- * within {@link STREAM_TIMING_MS} of the segment's start (of its request, for a run that waited
- * for the track budget or the agent's leg), a run stopped for a pause stops with the pause and the
- * next starts with the resume, and the last run stops with the segment's end.
+ * Each segment's stream edges, by the emulator's log: the first run's start against the segment's
+ * start (against its request, for a run that waited for the track budget or the agent's leg), a
+ * run stopped for a pause against the pause, the next run against the resume, and the last run's
+ * stop against the segment's end.
  */
-function streamTiming(e: Evidence): Check {
+export function measureStreamEdges(
+  segments: readonly Segment[],
+  events: readonly EmulatorEvent[],
+  agentNames: Readonly<Record<string, string>> = {},
+): StreamEdge[] {
   const at = new Map<string, { started?: number; stopped?: number }>();
-  for (const ev of e.events) {
+  for (const ev of events) {
     if (ev.type !== 'stream.started' && ev.type !== 'stream.stopped') continue;
     const sid = String(field(ev, 'streamSid'));
     const entry = at.get(sid) ?? {};
@@ -440,26 +452,28 @@ function streamTiming(e: Evidence): Check {
     else entry.stopped ??= Date.parse(ev.at);
     at.set(sid, entry);
   }
-  const deltas: number[] = [];
-  const problems: string[] = [];
-  const measure = (who: string, what: string, actual: number | undefined, ref: number | null) => {
-    if (actual === undefined || ref === null) {
-      problems.push(`${who}: no ${what} to measure`);
-      return;
-    }
-    const delta = actual - ref;
-    deltas.push(Math.abs(delta));
-    if (Math.abs(delta) > STREAM_TIMING_MS) problems.push(`${who}: ${what} ${delta} ms off`);
+  const edges: StreamEdge[] = [];
+  const add = (
+    agent: string,
+    edge: StreamEdge['edge'],
+    actual: number | undefined,
+    ref: number | null,
+  ) => {
+    edges.push({
+      agent,
+      edge,
+      deltaMs: actual === undefined || ref === null ? null : actual - ref,
+    });
   };
-  for (const segment of e.segments) {
-    const who = e.agentNames[segment.workerSid] ?? segment.workerSid;
+  for (const segment of segments) {
+    const agent = agentNames[segment.workerSid] ?? segment.workerSid;
     const runs = segment.streams.filter((s) => s.sid !== null);
     const first = runs[0];
     const last = runs.at(-1);
     if (first === undefined || last === undefined) continue;
     const waited = first.deferredFor !== null && first.deferredFor !== undefined;
-    measure(
-      who,
+    add(
+      agent,
       'start',
       at.get(first.sid ?? '')?.started,
       waited || first.continuation > 0 ? first.requestedAt : segment.startedAt,
@@ -469,28 +483,36 @@ function streamTiming(e: Evidence): Check {
       const pause = segment.pauses.find(
         (p) => Math.abs(p.startedAt - (run.endedAt ?? 0)) <= STREAM_TIMING_MS,
       );
-      measure(who, `stop for the pause`, at.get(run.sid ?? '')?.stopped, pause?.startedAt ?? null);
+      add(agent, 'stop for the pause', at.get(run.sid ?? '')?.stopped, pause?.startedAt ?? null);
       const next = runs[i + 1];
       if (next !== undefined) {
-        measure(
-          who,
-          'start at the resume',
-          at.get(next.sid ?? '')?.started,
-          pause?.endedAt ?? null,
-        );
+        add(agent, 'start at the resume', at.get(next.sid ?? '')?.started, pause?.endedAt ?? null);
       }
     });
     if (last.stopReason !== 'paused' && last.stopReason !== 'stream-error') {
-      measure(who, 'stop', at.get(last.sid ?? '')?.stopped, segment.endedAt);
+      add(agent, 'stop', at.get(last.sid ?? '')?.stopped, segment.endedAt);
     }
   }
-  const worst = deltas.length === 0 ? 0 : Math.max(...deltas);
+  return edges;
+}
+
+/** Every stream edge within {@link STREAM_TIMING_MS} of its segment's (issue 5). */
+function streamTiming(e: Evidence): Check {
+  const edges = measureStreamEdges(e.segments, e.events, e.agentNames);
+  const problems = edges.flatMap((edge) =>
+    edge.deltaMs === null
+      ? [`${edge.agent}: no ${edge.edge} to measure`]
+      : Math.abs(edge.deltaMs) > STREAM_TIMING_MS
+        ? [`${edge.agent}: ${edge.edge} ${edge.deltaMs} ms off`]
+        : [],
+  );
+  const worst = Math.max(0, ...edges.map((edge) => Math.abs(edge.deltaMs ?? 0)));
   return check(
     'stream-timing',
     problems.length === 0,
     problems.length > 0
       ? problems.join('; ')
-      : `${deltas.length} stream edge(s) within ${worst} ms of their segment's (limit ${STREAM_TIMING_MS} ms)`,
+      : `${edges.length} stream edge(s) within ${worst} ms of their segment's (limit ${STREAM_TIMING_MS} ms)`,
   );
 }
 
