@@ -246,6 +246,47 @@ describe('plugin API: what a worker may act on', () => {
     },
   );
 
+  // FINDING 1 (same check): the reservation's TaskRouter status is not read either, so a stale
+  // Flex tab starts a stream for a reservation completed long ago, on a call the agent has left.
+  it.fails('refuses a start of a reservation that TaskRouter reports completed', async () => {
+    const first = await flexCall(world.emu);
+    const tr = world.emu.taskrouter;
+    const next = tr.createWorker({ friendlyName: `n-${sid('X')}`, activity: 'Available' });
+    tr.transfer({ taskSid: first.taskSid, workerSid: first.workerSid, to: next.sid, mode: 'WARM' });
+    const target = await waitFor(
+      () =>
+        [...tr.reservations.values()].find(
+          (r) => r.taskSid === first.taskSid && r.workerSid === next.sid,
+        ),
+      (r) => r !== undefined,
+      "the transfer target's reservation",
+    );
+    tr.accept(target?.sid ?? '', next.sid);
+    await waitFor(
+      () => world.emu.state().conferences.find((c) => c.friendlyName === first.taskSid),
+      (c) => c?.participants.length === 3,
+      'the warm transfer target in the conference',
+    );
+    tr.completeTransfer({ taskSid: first.taskSid, workerSid: first.workerSid });
+    tr.complete(first.reservationSid, first.workerSid);
+    expect(tr.reservations.get(first.reservationSid)?.status).toBe('completed');
+    const answer = await plugin(
+      world,
+      'start',
+      {
+        reservationSid: first.reservationSid,
+        taskSid: first.taskSid,
+        customerCallSid: first.customerCallSid,
+      },
+      first.token,
+    );
+    expect(answer.status).toBeGreaterThanOrEqual(400);
+    expect(answer.status).toBeLessThan(500);
+    expect(world.emu.state().streams.filter((s) => s.callSid === first.customerCallSid)).toEqual(
+      [],
+    );
+  });
+
   // FINDING 4: packages/server/README.md documents `idempotencyKey` (≤ 200 characters); the HTTP
   // schema allows 200, the core refuses more than 100.
   it.fails('accepts a pause idempotencyKey of up to 200 characters, as documented', async () => {
