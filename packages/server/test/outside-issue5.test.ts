@@ -97,6 +97,7 @@ describe('flex-streams start (emulator mode) wires the call-end callbacks to the
           ...process.env,
           TWILIO_ACCOUNT_SID: '',
           FLEX_STREAMS_RECONCILE_INTERVAL_MS: '0',
+          FLEX_STREAMS_ADMIN_TOKEN: '',
           FLEX_STREAMS_LOG_LEVEL: 'warn',
         },
       },
