@@ -550,7 +550,9 @@ describe('rest strategy (default)', () => {
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
     const rejected = outcomes.find((o) => o.status === 'rejected');
     expect(isFsError(rejected?.reason, 'FS_ERR_STORE_CONFLICT')).toBe(true);
-    expect(t.ops()).toEqual(['createStream']);
+    // One stream; then the winner reads the task's conference, which the event did not name.
+    expect(t.ops()).toEqual(['createStream', 'findInProgressConference']);
+    expect((await t.segments())[0]?.conferenceSid).toBe(t.conference);
     // The driver retries the rejected event: now it is a duplicate.
     expect((await t.run(other.reservationAccepted(input))).outcome).toBe('duplicate');
   });

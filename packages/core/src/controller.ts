@@ -537,6 +537,30 @@ function isLive(stream: SegmentStream | undefined): boolean {
   return stream !== undefined && isStreamLive(stream);
 }
 
+/**
+ * A segment carries its conference (issue 5). The twiml strategy finds it to protect the
+ * customer; with `rest` it is read once, after the stream was asked for (so the stream does not
+ * wait for it), when neither the event nor an earlier segment of the task named it. Best effort:
+ * a conference Flex has not built yet, or a failed read, leaves it unknown (logged).
+ */
+async function learnConference(work: CallWork, segment: Segment): Promise<void> {
+  const { deps } = work.ctx;
+  // twiml looks the conference up itself (and a failed look is not worth repeating here).
+  if (segment.conferenceSid !== null || !isSegmentLive(segment) || deps.config.strategy !== 'rest')
+    return;
+  try {
+    const found = await deps.voice.findInProgressConference(segment.taskSid);
+    if (found === null) return;
+    segment.conferenceSid = found;
+    work.touch(segment);
+  } catch (error) {
+    deps.logger.warn(
+      { ...logFields(segment), kind: classifyVoiceError(error) },
+      "could not read the task's conference; the segment keeps it unknown",
+    );
+  }
+}
+
 /** Live segments whose current stream is not confirmed running: no callback will tell of them. */
 function unwatched(work: CallWork): Segment[] {
   return work.segments.filter((s) => isSegmentLive(s) && currentStream(s)?.state !== 'streaming');
@@ -856,6 +880,7 @@ export function createStreamController(deps: ControllerDeps): StreamController {
         const segment = newSegment(work, { ...input, transferMode }, 'active');
         deps.logger.info(logFields(segment), 'segment started');
         const error = await startStream(work, segment);
+        await learnConference(work, segment);
         const stream = currentStream(segment);
         const detail =
           stream?.state === 'deferred'
