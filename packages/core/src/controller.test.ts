@@ -838,6 +838,47 @@ describe('twiml strategy', () => {
     expect(t.voice.conference(t.conference).status).toBe('in-progress');
   });
 
+  it('a repeated accept or a conference join starts a run that waits for the agent leg', async () => {
+    const t = setup(twiml);
+    await t.accept(t.a);
+    await t.voice.updateParticipant(t.conference, t.a.callSid, { endConferenceOnExit: false });
+    t.voice.hangUp(t.a.callSid);
+    await t.end(t.a);
+    await t.accept(t.b, 'cold');
+    expect((await t.segments())[1]?.streams[0]?.state).toBe('deferred');
+    // Still alone: a repeated accept tries once more (bounded) and says it still waits.
+    const again = await t.accept(t.b, 'cold');
+    expect(again).toMatchObject({ outcome: 'applied' });
+    expect(again.detail).toMatch(/still deferred/);
+    // A join of someone else than the customer: the conference callback starts it.
+    t.voice.joinConference(t.conference, { callSid: t.b.callSid, endConferenceOnExit: false });
+    const joined = await t.run(
+      t.controller.conferenceEvent({
+        conferenceSid: t.conference,
+        friendlyName: t.task,
+        event: 'participant-join',
+        callSid: t.b.callSid,
+      }),
+    );
+    expect(joined.outcome).toBe('applied');
+    expect(t.running()).toEqual([nameOf(t.b)]);
+    // Once it runs, a repeated accept is a plain duplicate again.
+    expect((await t.accept(t.b, 'cold')).outcome).toBe('duplicate');
+  });
+
+  it('a stop whose customer left between the list and the protection stops by REST', async () => {
+    const t = setup(twiml);
+    await t.accept(t.a);
+    t.voice.joinConference(t.conference, { callSid: t.b.callSid, endConferenceOnExit: false });
+    // The customer's flag reads true, so the stop must protect them: make that update find
+    // nobody, as when the customer hangs up right after the list.
+    t.voice.failNext(1, { status: 404, code: 20404 }, 'updateParticipant');
+    const result = await t.end(t.a);
+    expect(result.outcome).toBe('applied');
+    expect(t.running()).toEqual([]);
+    expect(t.ops().slice(-2)).toEqual(['updateParticipant', 'stopStream']);
+  });
+
   it('skips the protection when the customer is already protected (after prepare-transfer)', async () => {
     const t = setup(twiml);
     await t.accept(t.a);
@@ -886,6 +927,11 @@ describe('call end drivers: call and conference status callbacks, reconcile', ()
       t.controller.callStatus({ callSid: t.customer, callStatus: 'in-progress' }),
     );
     expect(ringing.outcome).toBe('ignored');
+    // `initiated` (outbound legs' callbacks) is a status too, not bad input.
+    const initiated = await t.run(
+      t.controller.callStatus({ callSid: t.customer, callStatus: 'initiated' }),
+    );
+    expect(initiated.outcome).toBe('ignored');
     const ended = await t.run(
       t.controller.callStatus({ callSid: t.customer, callStatus: 'completed' }),
     );
@@ -930,6 +976,29 @@ describe('call end drivers: call and conference status callbacks, reconcile', ()
       t.controller.callStatus({ callSid: 'CA-nope', callStatus: 'completed' }),
     ).rejects.toSatisfy((e) => isFsError(e, 'FS_ERR_INVALID_INPUT'));
     expect((await t.segments())[0]?.state).toBe('active');
+  });
+
+  it("a customer's leave carrying ParticipantCallStatus needs no call read", async () => {
+    const t = setup();
+    await t.accept(t.a);
+    await pauseA(t);
+    const leave = {
+      conferenceSid: t.conference,
+      friendlyName: t.task,
+      event: 'participant-leave' as const,
+      callSid: t.customer,
+    };
+    const before = t.ops().length;
+    const redirected = await t.run(
+      t.controller.conferenceEvent({ ...leave, participantCallStatus: 'in-progress' }),
+    );
+    expect(redirected.outcome).toBe('ignored');
+    const hungUp = await t.run(
+      t.controller.conferenceEvent({ ...leave, participantCallStatus: 'completed' }),
+    );
+    expect(hungUp.outcome).toBe('applied');
+    expect(t.ops().slice(before)).toEqual([]);
+    expect((await t.segments())[0]?.endReason).toBe('call-ended');
   });
 
   it('the customer leaving the conference ends nothing while the call goes on (a redirect)', async () => {

@@ -111,12 +111,21 @@ export const FINAL_CALL_STATUSES: readonly CallStatus[] = [
   'canceled',
 ];
 
-const CALL_STATUSES: readonly CallStatus[] = [
+/**
+ * Every call status a status callback may carry: the v2010 `call_enum_status` values, plus
+ * `initiated`, which Twilio reports to status callbacks of outbound calls (UNCONFIRMED: not in the
+ * spec's enum; an agent leg's StatusCallback may send it).
+ */
+const CALL_STATUSES: readonly string[] = [
   'queued',
+  'initiated',
   'ringing',
   'in-progress',
   ...FINAL_CALL_STATUSES,
 ];
+
+/** A conference's friendly_name is at most 128 characters (twilio-facts §4). */
+const MAX_FRIENDLY_NAME = 128;
 
 /**
  * A call status callback (`CallSid`, `CallStatus`): the customer's call (a phone number's "call
@@ -124,19 +133,26 @@ const CALL_STATUSES: readonly CallStatus[] = [
  */
 export interface CallStatusInput {
   callSid: string;
-  callStatus: CallStatus;
+  callStatus: CallStatus | 'initiated';
 }
 
 /**
  * A conference status callback the Flex plugin asked for (`conferenceStatusCallback` on accept,
- * twilio-facts §4, §6): `participant-leave` of `callSid`, or `conference-end` (no `callSid`).
+ * twilio-facts §4, §6): `participant-join` or `participant-leave` of `callSid`, or
+ * `conference-end` (no `callSid`).
  */
 export interface ConferenceEventInput {
   conferenceSid: string;
   /** Flex names the conference after the task (`WT…`). */
   friendlyName: string;
-  event: 'participant-leave' | 'conference-end';
+  event: 'participant-join' | 'participant-leave' | 'conference-end';
   callSid?: string;
+  /**
+   * `ParticipantCallStatus` of a `participant-leave` (twilio-facts §4): the leaving call's status.
+   * When given, it says whether the customer's call goes on (a twiml redirect) or is over,
+   * without a FetchCall.
+   */
+  participantCallStatus?: string;
 }
 
 /** A Media Streams status callback (twilio-facts §2), mapped to camelCase by the adapter. */
@@ -188,10 +204,11 @@ export interface StreamController {
    * deferred, failed to start, or started without a confirmation), the customer's (and the agent's)
    * call status is read, and a call that is over ends its segments; streams waiting for the
    * agent's leg (twiml) and starts that failed (at most `maxStreamRestarts` per segment) are tried
-   * again. A call with every stream running is left alone: a stream
-   * Twilio stops tells `streamStatus`.
+   * again. A call with every stream running is left alone (a stream Twilio stops tells
+   * `streamStatus`) unless `full`: then its status is read too, for callbacks that were lost
+   * (the controller was down, say).
    */
-  reconcile(input: { customerCallSid: string }): Promise<UseCaseResult>;
+  reconcile(input: { customerCallSid: string; full?: boolean }): Promise<UseCaseResult>;
   /** The customer calls with a live segment (what a reconciler visits). */
   liveCalls(): Promise<string[]>;
   pause(input: PauseInput): Promise<UseCaseResult>;
@@ -764,7 +781,7 @@ export function createStreamController(deps: ControllerDeps): StreamController {
     if (input.actorWorkerSid !== undefined)
       requireSid(input.actorWorkerSid, 'WK', 'actorWorkerSid');
     requireShortText(input.reason, 200, 'reason');
-    requireShortText(input.idempotencyKey, 100, 'idempotencyKey');
+    requireShortText(input.idempotencyKey, 200, 'idempotencyKey');
     const found = await segmentByReservation(input.reservationSid);
     checkOwner(found, input.actorWorkerSid);
     return onCall(found.customerCallSid, (work) => task(work, find(work, input.reservationSid)));
@@ -866,6 +883,20 @@ export function createStreamController(deps: ControllerDeps): StreamController {
             error,
           );
         }
+        if (existing?.state === 'active' && current?.deferredFor === 'agent-leg') {
+          if (current.state === 'deferred') {
+            // A repeated accept (or plugin start) is a moment the agent's leg may have joined.
+            await startDeferred(work);
+            const now = currentStream(existing);
+            return result(
+              'applied',
+              now?.state === 'deferred'
+                ? `stream still deferred: ${now.deferredReason ?? ''}`
+                : 'segment stream started once the agent joined',
+              [existing],
+            );
+          }
+        }
         if (existing !== undefined) {
           return existing.state === 'ended'
             ? result('ignored', `segment already ended (${existing.endReason ?? 'unknown'})`, [
@@ -945,7 +976,7 @@ export function createStreamController(deps: ControllerDeps): StreamController {
     async callStatus(input) {
       requireSid(input.callSid, 'CA', 'callSid');
       requireOneOf(input.callStatus, CALL_STATUSES, 'callStatus');
-      if (!FINAL_CALL_STATUSES.includes(input.callStatus)) {
+      if (!FINAL_CALL_STATUSES.includes(input.callStatus as CallStatus)) {
         return result('ignored', `call ${input.callStatus}: not over`, []);
       }
       const found = await callOfLeg(input.callSid);
@@ -959,11 +990,16 @@ export function createStreamController(deps: ControllerDeps): StreamController {
 
     async conferenceEvent(input) {
       requireSid(input.conferenceSid, 'CF', 'conferenceSid');
-      requireShortText(input.friendlyName, 200, 'friendlyName');
-      requireOneOf(input.event, ['participant-leave', 'conference-end'], 'event');
-      if (input.event === 'participant-leave' || input.callSid !== undefined) {
+      requireShortText(input.friendlyName, MAX_FRIENDLY_NAME, 'friendlyName');
+      requireOneOf(
+        input.event,
+        ['participant-join', 'participant-leave', 'conference-end'],
+        'event',
+      );
+      if (input.event !== 'conference-end' || input.callSid !== undefined) {
         requireSid(input.callSid, 'CA', 'callSid');
       }
+      requireShortText(input.participantCallStatus, 40, 'participantCallStatus');
       let customerCallSid: string | null = null;
       let leg: 'customer' | 'worker' = 'customer';
       if (input.event === 'participant-leave' && input.callSid !== undefined) {
@@ -971,7 +1007,7 @@ export function createStreamController(deps: ControllerDeps): StreamController {
         customerCallSid = found?.customerCallSid ?? null;
         leg = found?.leg ?? 'customer';
       } else {
-        // conference-end: the call whose live segments are in this conference (or its task's).
+        // The call whose live segments are in this conference (or in its task's).
         for (const callSid of await deps.store.listLiveCalls()) {
           const segments = await deps.store.listByCall(callSid);
           if (
@@ -991,6 +1027,18 @@ export function createStreamController(deps: ControllerDeps): StreamController {
       }
       const callSid = customerCallSid;
       return onCall(callSid, async (work) => {
+        if (input.event === 'participant-join') {
+          // Someone joined: a twiml stream waiting for the agent's leg may start now.
+          const waiting = work.segments.filter(
+            (s) =>
+              s.state === 'active' &&
+              currentStream(s)?.state === 'deferred' &&
+              currentStream(s)?.deferredFor === 'agent-leg',
+          );
+          if (waiting.length === 0) return result('ignored', 'no stream waits for a join', []);
+          await startDeferred(work);
+          return result('applied', 'a join: waiting streams tried again', waiting);
+        }
         if (leg === 'worker' && input.callSid !== undefined) {
           // An agent's leg left the task's conference: in Flex that is the agent hanging up or
           // being removed; either way their part of the call is over.
@@ -999,8 +1047,14 @@ export function createStreamController(deps: ControllerDeps): StreamController {
         const anchor = work.segments.find(isSegmentLive);
         if (anchor === undefined) return result('duplicate', 'no live segment on this call', []);
         // The customer leaves the conference on every twiml redirect and a conference can end
-        // while the customer waits elsewhere: only a call that is over ends the segments.
-        const over = await callIsOver(work, anchor, callSid);
+        // while the customer waits elsewhere: only a call that is over ends the segments. The
+        // leave's own ParticipantCallStatus says so when Twilio sent it (UNCONFIRMED that it is
+        // the call's status after the leave, twilio-facts §4); otherwise the call is read.
+        const told = input.event === 'participant-leave' ? input.participantCallStatus : undefined;
+        const over =
+          told !== undefined && CALL_STATUSES.includes(told)
+            ? FINAL_CALL_STATUSES.includes(told as CallStatus)
+            : await callIsOver(work, anchor, callSid);
         if (over !== true) {
           return result(
             'ignored',
@@ -1018,9 +1072,16 @@ export function createStreamController(deps: ControllerDeps): StreamController {
       requireSid(input.customerCallSid, 'CA', 'customerCallSid');
       return onCall(input.customerCallSid, async (work) => {
         const quiet = unwatched(work);
-        if (quiet.length === 0) return result('ignored', 'every live segment is streaming', []);
-        const anchor = quiet[0];
-        if (anchor === undefined) return result('ignored', 'nothing to reconcile', []);
+        const anchor = input.full === true ? work.segments.find(isSegmentLive) : quiet[0];
+        if (anchor === undefined) {
+          return result(
+            'ignored',
+            work.segments.some(isSegmentLive)
+              ? 'every live segment is streaming'
+              : 'no live segment on this call',
+            [],
+          );
+        }
         if ((await callIsOver(work, anchor, input.customerCallSid)) === true) {
           return endWholeCall(work, 'call over, found by reconcile');
         }

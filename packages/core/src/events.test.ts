@@ -232,6 +232,29 @@ describe('parseConferenceStatusCallback', () => {
       },
     });
     expect(
+      parseConferenceStatusCallback({
+        ...base,
+        StatusCallbackEvent: 'participant-leave',
+        CallSid: ids.call,
+        ParticipantCallStatus: 'completed',
+      }),
+    ).toMatchObject({ input: { participantCallStatus: 'completed' } });
+    expect(
+      parseConferenceStatusCallback({
+        ...base,
+        StatusCallbackEvent: 'participant-join',
+        CallSid: ids.call,
+      }),
+    ).toEqual({
+      kind: 'conference-event',
+      input: {
+        conferenceSid: ids.conference,
+        friendlyName: ids.task,
+        event: 'participant-join',
+        callSid: ids.call,
+      },
+    });
+    expect(
       parseConferenceStatusCallback({ ...base, StatusCallbackEvent: 'conference-end' }),
     ).toEqual({
       kind: 'conference-event',
@@ -249,6 +272,13 @@ describe('parseConferenceStatusCallback', () => {
     expect(() =>
       parseConferenceStatusCallback({ ...base, StatusCallbackEvent: 'participant-leave' }),
     ).toThrow(/CallSid must be a CA… SID/);
+    expect(() =>
+      parseConferenceStatusCallback({
+        ...base,
+        FriendlyName: 'x'.repeat(129),
+        StatusCallbackEvent: 'conference-end',
+      }),
+    ).toThrow(/FriendlyName is 129 characters, at most 128/);
     expect(() => parseConferenceStatusCallback({ StatusCallbackEvent: 'conference-end' })).toThrow(
       /ConferenceSid must be a CF… SID/,
     );

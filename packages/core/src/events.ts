@@ -203,7 +203,14 @@ export function parseStreamStatusCallback(form: WebhookForm): ControllerCommand 
   });
 }
 
-const CALL_STATUS_VALUES = ['queued', 'ringing', 'in-progress', ...FINAL_CALL_STATUSES];
+/** `call_enum_status`, plus `initiated` (UNCONFIRMED, see the controller's `CALL_STATUSES`). */
+const CALL_STATUS_VALUES = [
+  'queued',
+  'initiated',
+  'ringing',
+  'in-progress',
+  ...FINAL_CALL_STATUSES,
+];
 
 /**
  * Maps a call status callback form (a phone number's "call status changes" webhook, or the
@@ -227,31 +234,45 @@ export function parseCallStatusCallback(form: WebhookForm): ControllerCommand {
 
 /**
  * Maps a conference status callback form (twilio-facts §4 "Conference status callback fields")
- * to a command: `participant-leave` and `conference-end` act, every other `StatusCallbackEvent`
- * (join, hold, mute…) is `not-handled`.
+ * to a command: `participant-join`, `participant-leave` (with its `ParticipantCallStatus` when
+ * sent) and `conference-end` act; every other `StatusCallbackEvent` (hold, mute…) is
+ * `not-handled`. `FriendlyName` is at most 128 characters, as Twilio allows.
  */
 export function parseConferenceStatusCallback(form: WebhookForm): ControllerCommand {
   const fields = new Fields(form);
   const event = fields.text('StatusCallbackEvent');
   const conferenceSid = fields.sid('ConferenceSid', 'CF');
   const friendlyName = typeof form.FriendlyName === 'string' ? form.FriendlyName : '';
-  if (event === 'participant-leave') {
+  if (friendlyName.length > 128) {
+    fields.problems.push(`FriendlyName is ${friendlyName.length} characters, at most 128 allowed`);
+  }
+  const what = 'conference status callback';
+  if (event === 'participant-join' || event === 'participant-leave') {
     const callSid = fields.sid('CallSid', 'CA');
-    return fields.done('conference status callback', {
+    const status = form.ParticipantCallStatus;
+    if (status !== undefined && (typeof status !== 'string' || status.length > 40)) {
+      fields.problems.push('ParticipantCallStatus must be a short text when given');
+    }
+    return fields.done(what, {
       kind: 'conference-event',
-      input: { conferenceSid, friendlyName, event, callSid },
+      input: {
+        conferenceSid,
+        friendlyName,
+        event,
+        callSid,
+        ...(event === 'participant-leave' && typeof status === 'string' && status !== ''
+          ? { participantCallStatus: status }
+          : {}),
+      },
     });
   }
   if (event === 'conference-end') {
-    return fields.done('conference status callback', {
+    return fields.done(what, {
       kind: 'conference-event',
       input: { conferenceSid, friendlyName, event },
     });
   }
-  return fields.done('conference status callback', {
-    kind: 'not-handled',
-    eventType: event,
-  });
+  return fields.done(what, { kind: 'not-handled', eventType: event });
 }
 
 /** Runs a command's use case; `null` for `not-handled`. */

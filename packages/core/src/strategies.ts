@@ -270,7 +270,16 @@ export function createTwimlStrategy(deps: StrategyDeps): StreamStrategy {
         return { warnings: [] };
       }
       const twiml = buildStopStreamTwiml({ taskSid: segment.taskSid, name: stream.name });
-      return { warnings: await redirect(segment, place, twiml) };
+      try {
+        return { warnings: await redirect(segment, place, twiml) };
+      } catch (error) {
+        // The customer left the conference between the list and the protection (hung up, or
+        // moved elsewhere): not redirected, so the stream is stopped by name instead. A stop
+        // always stops (no stream outlives its segment).
+        if (!isFsError(error, 'FS_ERR_CONFERENCE_NOT_FOUND')) throw error;
+        await retry('stop stream', () => voice.stopStream(stream.callSid, stream.name));
+        return { warnings: [] };
+      }
     },
     async prepareTransfer(segment) {
       await protect(await waitForPlace(segment, false));

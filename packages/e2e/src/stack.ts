@@ -133,6 +133,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     emulator.updateSettings({
       inboundStatusCallback: publicUrl + CALL_STATUS_PATH,
       flexConferenceStatusCallback: publicUrl + CONFERENCE_STATUS_PATH,
+      flexConferenceStatusCallbackEvent: ['join', 'leave', 'end'],
     });
     if (options.driver !== 'plugin') {
       const client = twilio(emulator.accountSid, emulator.authToken, {

@@ -471,13 +471,7 @@ export function measureStreamEdges(
     const first = runs[0];
     const last = runs.at(-1);
     if (first === undefined || last === undefined) continue;
-    const waited = first.deferredFor !== null && first.deferredFor !== undefined;
-    add(
-      agent,
-      'start',
-      at.get(first.sid ?? '')?.started,
-      waited || first.continuation > 0 ? first.requestedAt : segment.startedAt,
-    );
+    add(agent, 'start', at.get(first.sid ?? '')?.started, startReference(segment, first, events));
     runs.forEach((run, i) => {
       if (run.stopReason !== 'paused') return;
       const pause = segment.pauses.find(
@@ -494,6 +488,33 @@ export function measureStreamEdges(
     }
   }
   return edges;
+}
+
+/**
+ * When a segment's first stream run should start: at the segment's start, unless it had to wait.
+ * A run that waited for the track budget starts when it was asked for (the moment a slot freed);
+ * one that waited for the agent's leg (twiml) when someone other than the customer joined the
+ * task's conference after the segment began — not when it was finally asked for, which a late
+ * retry would move along with it.
+ */
+function startReference(
+  segment: Segment,
+  run: Segment['streams'][number],
+  events: readonly EmulatorEvent[],
+): number | null {
+  if (run.deferredFor === 'agent-leg' && segment.startedAt !== null) {
+    const started = segment.startedAt;
+    const join = events.find(
+      (ev) =>
+        ev.type === 'conference.join' &&
+        field(ev, 'friendlyName') === segment.taskSid &&
+        field(ev, 'callSid') !== segment.customerCallSid &&
+        Date.parse(ev.at) >= started,
+    );
+    return join === undefined ? null : Math.max(started, Date.parse(join.at));
+  }
+  const waited = run.deferredFor !== null && run.deferredFor !== undefined;
+  return waited || run.continuation > 0 ? run.requestedAt : segment.startedAt;
 }
 
 /** Every stream edge within {@link STREAM_TIMING_MS} of its segment's (issue 5). */

@@ -44,7 +44,13 @@ describe('plugin driver on the customer leg (rest)', () => {
       async () => {
         const result = await runScenario(name, { driver: 'plugin' });
         expectAllChecksPassed(result);
-        expectRestCost(result, 2, ['ValidateToken', 'FetchTaskReservation']);
+        // The plugin's token checks and the ownership reads of each start.
+        expectRestCost(result, 2, [
+          'ValidateToken',
+          'FetchTaskReservation',
+          'FetchTask',
+          'ListParticipant',
+        ]);
       },
       SCENARIO_TIMEOUT_MS,
     );

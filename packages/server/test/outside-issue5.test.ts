@@ -3,8 +3,7 @@
  * documentation point of view, through public interfaces only: the emulator and its control API,
  * `loadServiceConfig` + `startService` (the harness), HTTP requests, and the CLI as a subprocess.
  *
- * Tests written `it.fails` state the documented behaviour and fail today: each one is a finding
- * of the review (its number in the comment). Turn it into `it` once the product is fixed.
+ * Tests marked FINDING were findings of the review (its number in the comment), fixed since.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -47,7 +46,7 @@ function plugin(world: World, action: string, body: unknown, token: string): Pro
 /** A queued call reserved for a new Available worker and accepted through Flex (the emulator). */
 async function flexCall(emu: Emulator) {
   const tr = emu.taskrouter;
-  const worker = tr.createWorker({ friendlyName: `w-${sid('X')}`, activity: 'Available' });
+  tr.createWorker({ friendlyName: `w-${sid('X')}`, activity: 'Available' });
   const { callSid: customerCallSid } = tr.placeQueuedCall({
     from: '+15550001001',
     to: '+15550002002',
@@ -61,14 +60,15 @@ async function flexCall(emu: Emulator) {
     'the reservation of the queued call',
   );
   if (reservation === undefined) throw new Error('unreachable');
-  expect(reservation.workerSid).toBe(worker.sid);
-  tr.accept(reservation.sid, worker.sid);
+  // Usually `worker`; a worker freed by an earlier test of the file may be offered it first.
+  const workerSid = reservation.workerSid;
+  tr.accept(reservation.sid, workerSid);
   return {
     customerCallSid,
     taskSid: reservation.taskSid,
     reservationSid: reservation.sid,
-    workerSid: worker.sid,
-    token: tr.issueToken(worker.sid).token,
+    workerSid,
+    token: tr.issueToken(workerSid).token,
   };
 }
 
@@ -221,35 +221,32 @@ describe('plugin API: what a worker may act on', () => {
 
   // FINDING 1: `start` checks that the reservation is the worker's (FetchTaskReservation) but
   // takes `customerCallSid` from the client unchecked: an agent streams another customer's call.
-  it.fails(
-    "refuses a start whose customerCallSid is not the reservation's task's call",
-    async () => {
-      const mine = await flexCall(world.emu);
-      const theirs = await flexCall(world.emu);
-      const answer = await plugin(
-        world,
-        'start',
-        {
-          reservationSid: mine.reservationSid,
-          taskSid: mine.taskSid,
-          customerCallSid: theirs.customerCallSid,
-        },
-        mine.token,
-      );
-      // Issue 5: "A worker may act only on segments of their own reservations"; bad input "gets a
-      // clear 4xx with a stable error code and changes nothing".
-      expect(answer.status).toBeGreaterThanOrEqual(400);
-      expect(answer.status).toBeLessThan(500);
-      expect(world.emu.state().streams.filter((s) => s.callSid === theirs.customerCallSid)).toEqual(
-        [],
-      );
-      expect(await segmentsAt(world.service.url, theirs.customerCallSid)).toEqual([]);
-    },
-  );
+  it("refuses a start whose customerCallSid is not the reservation's task's call", async () => {
+    const mine = await flexCall(world.emu);
+    const theirs = await flexCall(world.emu);
+    const answer = await plugin(
+      world,
+      'start',
+      {
+        reservationSid: mine.reservationSid,
+        taskSid: mine.taskSid,
+        customerCallSid: theirs.customerCallSid,
+      },
+      mine.token,
+    );
+    // Issue 5: "A worker may act only on segments of their own reservations"; bad input "gets a
+    // clear 4xx with a stable error code and changes nothing".
+    expect(answer.status).toBe(403);
+    expect(((await answer.json()) as ErrorAnswer).error.code).toBe('FS_ERR_CALL_NOT_OF_TASK');
+    expect(world.emu.state().streams.filter((s) => s.callSid === theirs.customerCallSid)).toEqual(
+      [],
+    );
+    expect(await segmentsAt(world.service.url, theirs.customerCallSid)).toEqual([]);
+  });
 
   // FINDING 1 (same check): the reservation's TaskRouter status is not read either, so a stale
   // Flex tab starts a stream for a reservation completed long ago, on a call the agent has left.
-  it.fails('refuses a start of a reservation that TaskRouter reports completed', async () => {
+  it('refuses a start of a reservation that TaskRouter reports completed', async () => {
     const first = await flexCall(world.emu);
     const tr = world.emu.taskrouter;
     const next = tr.createWorker({ friendlyName: `n-${sid('X')}`, activity: 'Available' });
@@ -281,16 +278,37 @@ describe('plugin API: what a worker may act on', () => {
       },
       first.token,
     );
-    expect(answer.status).toBeGreaterThanOrEqual(400);
-    expect(answer.status).toBeLessThan(500);
+    expect(answer.status).toBe(409);
+    expect(((await answer.json()) as ErrorAnswer).error.code).toBe(
+      'FS_ERR_RESERVATION_NOT_ACCEPTED',
+    );
     expect(world.emu.state().streams.filter((s) => s.callSid === first.customerCallSid)).toEqual(
+      [],
+    );
+  });
+
+  it("refuses a start naming a worker leg that is not in the task's conference", async () => {
+    const mine = await flexCall(world.emu);
+    const theirs = await flexCall(world.emu);
+    const body = {
+      reservationSid: mine.reservationSid,
+      taskSid: mine.taskSid,
+      customerCallSid: mine.customerCallSid,
+    };
+    for (const workerCallSid of [theirs.customerCallSid, mine.customerCallSid]) {
+      const answer = await plugin(world, 'start', { ...body, workerCallSid }, mine.token);
+      expect(answer.status).toBe(403);
+      expect(((await answer.json()) as ErrorAnswer).error.code).toBe('FS_ERR_CALL_NOT_OF_TASK');
+    }
+    expect(await segmentsAt(world.service.url, mine.customerCallSid)).toEqual([]);
+    expect(world.emu.state().streams.filter((s) => s.callSid === theirs.customerCallSid)).toEqual(
       [],
     );
   });
 
   // FINDING 4: packages/server/README.md documents `idempotencyKey` (≤ 200 characters); the HTTP
   // schema allows 200, the core refuses more than 100.
-  it.fails('accepts a pause idempotencyKey of up to 200 characters, as documented', async () => {
+  it('accepts a pause idempotencyKey of up to 200 characters, as documented', async () => {
     const call = await flexCall(world.emu);
     const started = await plugin(
       world,
@@ -329,54 +347,51 @@ describe('twiml: a start deferred for the agent leg, with the reconciler off', (
   // event on the call and by reconcile"; a replayed accept (TaskRouter retry, or the plugin's
   // start from the other driver) answers `duplicate` and leaves it waiting until a reconciler
   // pass (15 s by default; never with the reconciler off).
-  it.fails(
-    "starts the waiting stream at the next accept of the segment once the agent's leg is in",
-    async () => {
-      const { emu } = world;
-      const taskSid = sid('WT');
-      const { callSid: customerCallSid } = await emu.placeInboundCall({
-        from: '+15550001001',
-        to: '+15550002002',
-        twiml: `<Response><Dial><Conference endConferenceOnExit="true">${taskSid}</Conference></Dial></Response>`,
-      });
-      await waitFor(
-        () => emu.state().conferences.find((c) => c.friendlyName === taskSid),
-        (c) => c?.status === 'in-progress',
-        'the customer alone in the conference',
-      );
-      const ids = {
-        taskSid,
-        reservationSid: sid('WR'),
-        workerSid: world.workers.bob,
-        customerCallSid,
-      };
-      const accepted = reservationEvent('reservation.accepted', ids, emu.accountSid);
-      expect((await postSigned(world, EVENTS, accepted)).status).toBe(204);
-      await waitFor(
-        () => segmentsAt(world.service.url, customerCallSid),
-        (s) => s[0]?.streams[0]?.deferredFor === 'agent-leg',
-        "the stream to wait for the agent's leg",
-        12_000,
-      );
-      await emu.placeInboundCall({
-        from: 'client:bob',
-        to: '+15550002002',
-        twiml: `<Response><Dial><Conference>${taskSid}</Conference></Dial></Response>`,
-      });
-      await waitFor(
-        () => emu.state().conferences.find((c) => c.friendlyName === taskSid),
-        (c) => c?.participants.length === 2,
-        "the agent's leg in the conference",
-      );
-      expect((await postSigned(world, EVENTS, accepted)).status).toBe(204);
-      await waitFor(
-        () => emu.state().streams.filter((s) => s.callSid === customerCallSid),
-        (streams) => streams[0]?.status === 'in-progress',
-        "the agent's stream",
-        6_000,
-      );
-    },
-  );
+  it("starts the waiting stream at the next accept of the segment once the agent's leg is in", async () => {
+    const { emu } = world;
+    const taskSid = sid('WT');
+    const { callSid: customerCallSid } = await emu.placeInboundCall({
+      from: '+15550001001',
+      to: '+15550002002',
+      twiml: `<Response><Dial><Conference endConferenceOnExit="true">${taskSid}</Conference></Dial></Response>`,
+    });
+    await waitFor(
+      () => emu.state().conferences.find((c) => c.friendlyName === taskSid),
+      (c) => c?.status === 'in-progress',
+      'the customer alone in the conference',
+    );
+    const ids = {
+      taskSid,
+      reservationSid: sid('WR'),
+      workerSid: world.workers.bob,
+      customerCallSid,
+    };
+    const accepted = reservationEvent('reservation.accepted', ids, emu.accountSid);
+    expect((await postSigned(world, EVENTS, accepted)).status).toBe(204);
+    await waitFor(
+      () => segmentsAt(world.service.url, customerCallSid),
+      (s) => s[0]?.streams[0]?.deferredFor === 'agent-leg',
+      "the stream to wait for the agent's leg",
+      12_000,
+    );
+    await emu.placeInboundCall({
+      from: 'client:bob',
+      to: '+15550002002',
+      twiml: `<Response><Dial><Conference>${taskSid}</Conference></Dial></Response>`,
+    });
+    await waitFor(
+      () => emu.state().conferences.find((c) => c.friendlyName === taskSid),
+      (c) => c?.participants.length === 2,
+      "the agent's leg in the conference",
+    );
+    expect((await postSigned(world, EVENTS, accepted)).status).toBe(204);
+    await waitFor(
+      () => emu.state().streams.filter((s) => s.callSid === customerCallSid),
+      (streams) => streams[0]?.status === 'in-progress',
+      "the agent's stream",
+      6_000,
+    );
+  });
 });
 
 describe('call and conference status callbacks: bad input', () => {
@@ -504,14 +519,15 @@ describe('call and conference status callbacks: bad input', () => {
     );
   });
 
-  // FINDING 5: a FriendlyName over the core's 200 characters passes the route's parser, is answered
-  // 204, and then fails in the background use case (counted as `error`), instead of a clear 400.
-  it.fails('answers 400 to a conference callback whose FriendlyName is too long', async () => {
+  // FINDING 5: a FriendlyName over Twilio's 128 characters was answered 204 and failed later;
+  // now the parser refuses it with a clear 400 before answering.
+  it('answers 400 to a conference callback whose FriendlyName is too long', async () => {
     const answer = await postSigned(world, CONFERENCE_STATUS, {
       ConferenceSid: sid('CF'),
       FriendlyName: 'x'.repeat(300),
       StatusCallbackEvent: 'conference-end',
     });
     expect(answer.status).toBe(400);
+    expect(((await answer.json()) as ErrorAnswer).error.message).toMatch(/FriendlyName/);
   });
 });

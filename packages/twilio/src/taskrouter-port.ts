@@ -127,7 +127,8 @@ export async function discoverFlexWorkspace(
 ): Promise<{ sid: string; friendlyName: string }> {
   const now = options.now ?? Date.now;
   const { result, captured } = captureResponses(() =>
-    client.taskrouter.v1.workspaces.list({ limit: 50 }),
+    // Every page (an account may have many workspaces), bounded for sanity.
+    client.taskrouter.v1.workspaces.list({ pageSize: 50, limit: 1000 }),
   );
   let workspaces: { sid: string; friendlyName: string }[];
   try {
@@ -144,7 +145,9 @@ export async function discoverFlexWorkspace(
       : `the account has ${workspaces.length} workspaces (${workspaces
           .slice(0, 10)
           .map((w) => `${w.sid} "${w.friendlyName}"`)
-          .join(', ')}) and ${flex.length === 0 ? 'none is' : 'several are'} named "${FLEX_WORKSPACE_NAME}"`;
+          .join(
+            ', ',
+          )}) and ${flex.length === 0 ? 'none is' : 'several are'} named "${FLEX_WORKSPACE_NAME}"`;
   throw new FsTwilioError(
     'FS_TW_WORKSPACE_AMBIGUOUS',
     `Cannot tell which TaskRouter workspace is Flex's: ${found}. Set TWILIO_WORKSPACE_SID.`,

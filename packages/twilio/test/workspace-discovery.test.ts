@@ -78,6 +78,31 @@ describe('discoverFlexWorkspace', () => {
     expect(found.sid).toBe(ws(2));
   });
 
+  it('reads every page: the Flex workspace may be past the first 50', async () => {
+    const first = Array.from({ length: 50 }, (_, i) => ({ sid: ws(i % 9), name: `Team ${i}` }));
+    const second = [{ sid: `WS${'f'.repeat(32)}`, name: 'Flex Task Assignment' }];
+    server = await startScriptedServer({ status: 200, body: '' });
+    server.answer = (request) => {
+      const url = new URL(request.url, 'http://x');
+      const pageNumber = url.searchParams.get('Page') ?? '0';
+      const body = JSON.parse(page(pageNumber === '0' ? first : second)) as {
+        meta: { next_page_url: string | null; page: number };
+      };
+      body.meta.page = Number(pageNumber);
+      body.meta.next_page_url =
+        pageNumber === '0'
+          ? 'https://taskrouter.twilio.com/v1/Workspaces?PageSize=50&Page=1&PageToken=PT1'
+          : null;
+      return { status: 200, body: JSON.stringify(body) };
+    };
+    const client = createTwilioClient(
+      { accountSid: ACCOUNT, authToken: 'token' },
+      { apiBaseUrl: server.url },
+    );
+    expect((await discoverFlexWorkspace(client)).sid).toBe(`WS${'f'.repeat(32)}`);
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('refuses to guess: no workspace, or several and none (or two) named for Flex', async () => {
     expect(await refusal(page([]))).toMatch(/has no TaskRouter workspace.*TWILIO_WORKSPACE_SID/);
     const several = await refusal(

@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import {
   applyCommand,
+  conferenceOfAttributes,
   createFsError,
   isSid,
   parseCallStatusCallback,
@@ -88,6 +89,10 @@ export interface ServiceApp {
   /** Resolves once every use case started by a webhook so far has settled. */
   idle(): Promise<void>;
 }
+
+/** How often (and how far apart) a plugin `start`'s worker leg is looked for in the conference. */
+const WORKER_LEG_CHECKS = 10;
+const WORKER_LEG_CHECK_INTERVAL_MS = 200;
 
 const sid = (prefix: string) =>
   z.string().refine((v) => isSid(v, prefix), {
@@ -471,27 +476,40 @@ function registerPluginApi(
     return segment;
   }
 
-  /**
-   * Before a segment exists, the store cannot tell whose reservation it is: TaskRouter can
-   * (`FetchTaskReservation`, its `worker_sid`). Another worker's reservation is 403, an unknown
-   * task or reservation 404, and nothing is recorded in either case.
-   */
-  async function reservationOwnedBy(
-    taskSid: string,
-    reservationSid: string,
-    workerSid: string,
-  ): Promise<void> {
-    if (deps.taskRouter === null) return;
-    let reservation;
+  /** A TaskRouter read; a failure is 503 `FS_ERR_TASKROUTER_UNAVAILABLE` naming `what`. */
+  async function askTaskRouter<T>(what: string, read: () => Promise<T>): Promise<T> {
     try {
-      reservation = await deps.taskRouter.fetchReservation(taskSid, reservationSid);
+      return await read();
     } catch (error) {
       throw new ServiceError(
         'FS_ERR_TASKROUTER_UNAVAILABLE',
-        `Could not check reservation ${reservationSid} with TaskRouter: ${error instanceof Error ? error.message : String(error)}`,
+        `Could not check ${what} with TaskRouter: ${error instanceof Error ? error.message : String(error)}`,
         { cause: error },
       );
     }
+  }
+
+  /**
+   * Before a segment exists, the store cannot tell whose reservation it is: TaskRouter can. The
+   * reservation (`FetchTaskReservation`) must be the token's worker's (else 403) and `accepted`
+   * (else 409: a wrapped-up agent starts nothing), and the calls the request names must be the
+   * task's (`FetchTask`: `call_sid`, `conference.sid`; the worker leg a participant of that
+   * conference other than the customer), else 403: an agent never streams someone else's call.
+   * An unknown task or reservation is 404. Nothing is recorded in any of these cases.
+   */
+  async function startAllowed(
+    input: { taskSid: string; reservationSid: string; customerCallSid: string } & {
+      conferenceSid?: string;
+      workerCallSid?: string;
+    },
+    workerSid: string,
+  ): Promise<void> {
+    const taskRouter = deps.taskRouter;
+    if (taskRouter === null) return;
+    const { taskSid, reservationSid } = input;
+    const reservation = await askTaskRouter(`reservation ${reservationSid}`, () =>
+      taskRouter.fetchReservation(taskSid, reservationSid),
+    );
     if (reservation === null) {
       throw new ServiceError(
         'FS_ERR_RESERVATION_NOT_FOUND',
@@ -504,6 +522,57 @@ function registerPluginApi(
         `Reservation ${reservationSid} belongs to another worker`,
       );
     }
+    if (reservation.status !== 'accepted') {
+      throw new ServiceError(
+        'FS_ERR_RESERVATION_NOT_ACCEPTED',
+        `Reservation ${reservationSid} is ${reservation.status} in TaskRouter, not accepted: no stream starts for it`,
+      );
+    }
+    const attributes = await askTaskRouter(`task ${taskSid}`, () =>
+      taskRouter.fetchTaskAttributes(taskSid),
+    );
+    const callOfTask = isRecord(attributes) ? attributes.call_sid : undefined;
+    if (callOfTask !== input.customerCallSid) {
+      throw new ServiceError(
+        'FS_ERR_CALL_NOT_OF_TASK',
+        `Call ${input.customerCallSid} is not the customer call of task ${taskSid}`,
+      );
+    }
+    const known = conferenceOfAttributes(attributes);
+    if (
+      input.conferenceSid !== undefined &&
+      known.conferenceSid !== null &&
+      input.conferenceSid !== known.conferenceSid
+    ) {
+      throw new ServiceError(
+        'FS_ERR_CALL_NOT_OF_TASK',
+        `Conference ${input.conferenceSid} is not the conference of task ${taskSid}`,
+      );
+    }
+    const workerCallSid = input.workerCallSid;
+    if (workerCallSid === undefined) return;
+    const conferenceSid = known.conferenceSid ?? input.conferenceSid ?? null;
+    if (workerCallSid === input.customerCallSid || conferenceSid === null) {
+      throw new ServiceError(
+        'FS_ERR_CALL_NOT_OF_TASK',
+        workerCallSid === input.customerCallSid
+          ? 'workerCallSid is the customer call, not an agent leg'
+          : `No conference is known for task ${taskSid}, so worker leg ${workerCallSid} cannot be checked: send conferenceSid`,
+      );
+    }
+    // The agent's leg may still be connecting right after the accept: looked for, bounded.
+    for (let attempt = 1; ; attempt += 1) {
+      const participants = await askTaskRouter(`conference ${conferenceSid}`, () =>
+        taskRouter.listParticipants(conferenceSid),
+      );
+      if (participants.some((p) => p.callSid === workerCallSid)) return;
+      if (attempt >= WORKER_LEG_CHECKS) break;
+      await new Promise((resolve) => setTimeout(resolve, WORKER_LEG_CHECK_INTERVAL_MS));
+    }
+    throw new ServiceError(
+      'FS_ERR_CALL_NOT_OF_TASK',
+      `Call ${workerCallSid} is not a participant of conference ${conferenceSid} of task ${taskSid}`,
+    );
   }
 
   const actions: Record<
@@ -513,7 +582,7 @@ function registerPluginApi(
     async start(body, workerSid) {
       const input = parseBody(PLUGIN_BODIES.start, body, 'start request');
       await segmentOwnedBy(input.reservationSid, workerSid);
-      await reservationOwnedBy(input.taskSid, input.reservationSid, workerSid);
+      await startAllowed(input, workerSid);
       // The stream URL never comes from the client: the core's config holds it.
       return controller.reservationAccepted({ ...input, workerSid });
     },

@@ -23,6 +23,10 @@ export const FS_SERVICE_ERRORS = {
   FS_ERR_CALL_NOT_FOUND: { status: 404, meaning: 'call not known here' },
   /** A plugin `start` for a task or reservation TaskRouter does not know (in this workspace). */
   FS_ERR_RESERVATION_NOT_FOUND: { status: 404, meaning: 'reservation not known to TaskRouter' },
+  /** A plugin `start` of a reservation TaskRouter no longer (or not yet) reports `accepted`. */
+  FS_ERR_RESERVATION_NOT_ACCEPTED: { status: 409, meaning: 'reservation is not accepted' },
+  /** A plugin `start` naming a call (customer, conference or worker leg) that is not its task's. */
+  FS_ERR_CALL_NOT_OF_TASK: { status: 403, meaning: "call is not the task's" },
   /** TaskRouter could not be asked whose a reservation is (network, 5xx, credentials). */
   FS_ERR_TASKROUTER_UNAVAILABLE: { status: 503, meaning: 'TaskRouter lookup failed' },
   /** `GET /v1/calls/…` or `/metrics` without the configured `FLEX_STREAMS_ADMIN_TOKEN`. */

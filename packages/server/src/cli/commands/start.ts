@@ -249,6 +249,7 @@ export const startCommand: Command = {
         emulator.updateSettings({
           inboundStatusCallback: `${config.publicUrl}${CALL_STATUS_PATH}`,
           flexConferenceStatusCallback: `${config.publicUrl}${CONFERENCE_STATUS_PATH}`,
+          flexConferenceStatusCallbackEvent: ['join', 'leave', 'end'],
         });
         for (const friendlyName of DEMO_AGENTS) {
           emulator.taskrouter.createWorker({ friendlyName, activity: 'Available' });
