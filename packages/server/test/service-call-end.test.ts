@@ -184,6 +184,44 @@ describe('call end with no stream running (rest, reconciler timer off)', () => {
   });
 });
 
+describe('a hang-up while the controller was down', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld({ FLEX_STREAMS_RECONCILE_INTERVAL_MS: '0' });
+  });
+  afterAll(async () => {
+    await world.close();
+  });
+
+  it('is found by the first, full reconciler pass after the restart', async () => {
+    const ids = await pausedSegment(world);
+    const resume = await fetch(`${world.service.url}/v1/plugin/segments/resume`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer token-alice' },
+      body: JSON.stringify({ reservationSid: ids.reservationSid }),
+    });
+    expect(resume.status).toBe(200);
+    await waitFor(
+      () => segmentsOf(world, ids.customerCallSid),
+      (s) => s[0]?.streams[1]?.state === 'streaming',
+      'the resumed stream to run',
+    );
+    // The stream's stopped callback at the hang-up finds no controller: it is lost.
+    await world.restart(() => world.emu.hangup(ids.customerCallSid));
+    expect((await segmentsOf(world, ids.customerCallSid))[0]?.state).toBe('active');
+    // A normal pass leaves a call whose streams all run to their callbacks…
+    expect((await world.service.reconciler.runOnce()).changed).toBe(0);
+    expect((await segmentsOf(world, ids.customerCallSid))[0]?.state).toBe('active');
+    // …a full one (the timer's first, and every 20th) reads it and ends it.
+    const full = await world.service.reconciler.runOnce({ full: true });
+    expect(full.changed).toBe(1);
+    expect((await segmentsOf(world, ids.customerCallSid))[0]).toMatchObject({
+      state: 'ended',
+      endReason: 'call-ended',
+    });
+  });
+});
+
 describe('the reconciler timer', () => {
   let world: World;
   beforeAll(async () => {

@@ -149,8 +149,11 @@ export interface World {
   publicUrl: string;
   workers: { alice: string; bob: string };
   service: RunningService;
-  /** Starts a new service process state on the same data dir and port (a restart). */
-  restart(): Promise<RunningService>;
+  /**
+   * Starts a new service process state on the same data dir and port (a restart); `whileDown`
+   * runs between the stop and the start (what happens while no controller listens).
+   */
+  restart(whileDown?: () => Promise<void>): Promise<RunningService>;
   close(): Promise<void>;
 }
 
@@ -231,8 +234,9 @@ export async function startWorld(
     publicUrl,
     workers,
     service: first,
-    async restart() {
+    async restart(whileDown) {
       await world.service.close();
+      await whileDown?.();
       world.service = await start();
       return world.service;
     },

@@ -21,8 +21,11 @@ export interface ReconcileReport {
 
 /** A running reconciler. */
 export interface Reconciler {
-  /** Runs one pass now (after the one under way, if any). */
-  runOnce(): Promise<ReconcileReport>;
+  /**
+   * Runs one pass now (after the one under way, if any). `full` also reads the calls whose
+   * streams all run (see {@link ReconcilerOptions.fullEvery}).
+   */
+  runOnce(options?: { full?: boolean }): Promise<ReconcileReport>;
   /** Stops the timer and waits for the pass under way. */
   stop(): Promise<void>;
 }
@@ -33,6 +36,12 @@ export interface ReconcilerOptions {
   logger: Logger;
   /** Milliseconds between the end of one pass and the start of the next; 0 runs no timer. */
   intervalMs: number;
+  /**
+   * Every how many timer passes one is full (default 20; the first is always full): a full pass
+   * also reads the calls whose streams all run, for the callbacks that never arrived (the
+   * service was down when a customer hung up, say). 0 makes no pass full.
+   */
+  fullEvery?: number;
   /** Called after each pass (metrics). */
   onPass?: (report: ReconcileReport) => void;
 }
@@ -44,7 +53,10 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
   let stopped = false;
   let running: Promise<ReconcileReport> = Promise.resolve({ calls: 0, changed: 0, failed: 0 });
 
-  async function pass(): Promise<ReconcileReport> {
+  const fullEvery = options.fullEvery ?? 20;
+  let timerPasses = 0;
+
+  async function pass(full: boolean): Promise<ReconcileReport> {
     const report: ReconcileReport = { calls: 0, changed: 0, failed: 0 };
     let calls: string[];
     try {
@@ -58,7 +70,7 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
       if (stopped) break;
       report.calls += 1;
       try {
-        const result = await controller.reconcile({ customerCallSid });
+        const result = await controller.reconcile({ customerCallSid, full });
         if (result.outcome === 'applied' || result.outcome === 'failed') {
           report.changed += 1;
           logger.info(
@@ -76,8 +88,12 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
     return report;
   }
 
-  function runOnce(): Promise<ReconcileReport> {
-    running = running.then(pass, pass);
+  function runOnce(runOptions: { full?: boolean } = {}): Promise<ReconcileReport> {
+    const full = runOptions.full === true;
+    running = running.then(
+      () => pass(full),
+      () => pass(full),
+    );
     return running;
   }
 
@@ -85,7 +101,9 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
     if (stopped || intervalMs === 0) return;
     timer = setTimeout(() => {
       timer = null;
-      void runOnce().finally(schedule);
+      const full = fullEvery > 0 && timerPasses % fullEvery === 0;
+      timerPasses += 1;
+      void runOnce({ full }).finally(schedule);
     }, intervalMs);
     timer.unref();
   }
