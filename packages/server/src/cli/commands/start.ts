@@ -96,6 +96,7 @@ function guide(
     lines.push(
       `  Twilio emulator   ${emulatorUrl}   (REST API 2010-04-01, TaskRouter, control API under /_emulator/)`,
       `  Agents            ${DEMO_AGENTS.join(', ')} (Available; the workspace sends its events to the controller)`,
+      `  Hang-ups          the number's call status webhook and Flex's conference callbacks go to the controller`,
       '',
       'Call the contact center: the call is queued, a reservation goes to an agent, and accepting it',
       "(POST /_emulator/reservations/{WR…}/accept with the agent's workerSid, see",
