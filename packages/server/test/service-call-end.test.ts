@@ -152,6 +152,37 @@ describe('call end with no stream running (rest, reconciler timer off)', () => {
     );
   });
 
+  it('GET /v1/calls lists the live calls with their segments, and refuses a bad limit', async () => {
+    const ids = await pausedSegment(world);
+    const list = async (query = '') => {
+      const answer = await fetch(`${world.service.url}/v1/calls${query}`);
+      return {
+        status: answer.status,
+        body: (await answer.json()) as {
+          live: number;
+          calls: { callSid: string; segments: Segment[] }[];
+        } & ErrorAnswer,
+      };
+    };
+    const before = await list();
+    expect(before.status).toBe(200);
+    const listed = before.body.calls.find((c) => c.callSid === ids.customerCallSid);
+    expect(listed?.segments.map((s) => [s.reservationSid, s.state])).toEqual([
+      [ids.reservationSid, 'paused'],
+    ]);
+    expect(before.body.live).toBe(before.body.calls.length);
+    expect((await list('?limit=1')).body.calls).toHaveLength(1);
+    for (const bad of ['?limit=0', '?limit=abc', '?limit=501']) {
+      const answer = await list(bad);
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.code).toBe('FS_ERR_INVALID_INPUT');
+    }
+    await world.emu.hangup(ids.customerCallSid);
+    await world.service.reconciler.runOnce();
+    const after = await list();
+    expect(after.body.calls.some((c) => c.callSid === ids.customerCallSid)).toBe(false);
+  });
+
   it('refuses unsigned and malformed callbacks with a clear 4xx, changing nothing', async () => {
     const ids = await pausedSegment(world);
     const form = { CallSid: ids.customerCallSid, CallStatus: 'completed' };

@@ -90,6 +90,9 @@ export interface ServiceApp {
   idle(): Promise<void>;
 }
 
+/** At most this many calls in one `GET /v1/calls` answer. */
+const MAX_LISTED_CALLS = 500;
+
 /** How often (and how far apart) a plugin `start`'s worker leg is looked for in the conference. */
 const WORKER_LEG_CHECKS = 10;
 const WORKER_LEG_CHECK_INTERVAL_MS = 200;
@@ -344,6 +347,25 @@ export async function createServiceApp(deps: ServiceAppDeps): Promise<ServiceApp
     checkAdmin(request);
     const text = await deps.registry.metrics();
     return reply.type(deps.registry.contentType).send(text);
+  });
+
+  /** The live calls (a segment not ended), oldest first, each with its segments: what an operator watches. */
+  app.get<{ Querystring: { limit?: string } }>('/v1/calls', async (request) => {
+    checkAdmin(request);
+    const raw = request.query.limit;
+    const limit = raw === undefined ? MAX_LISTED_CALLS : Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LISTED_CALLS) {
+      throw createFsError(
+        'FS_ERR_INVALID_INPUT',
+        `limit must be an integer from 1 to ${MAX_LISTED_CALLS}; got ${JSON.stringify(raw)}`,
+      );
+    }
+    const live = await controller.liveCalls();
+    const calls = [];
+    for (const callSid of live.slice(0, limit)) {
+      calls.push({ callSid, segments: await controller.segmentsOfCall(callSid) });
+    }
+    return { live: live.length, calls };
   });
 
   app.get<{ Params: { callSid: string } }>('/v1/calls/:callSid', async (request) => {
