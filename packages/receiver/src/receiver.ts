@@ -16,7 +16,10 @@ import { fileSystemStorage } from './storage.js';
 
 /** A running receiver. */
 export interface Receiver {
-  /** The URL a Media Stream should use (`ws://host:port/path`); behind a proxy, use `publicUrl`. */
+  /**
+   * The URL a Media Stream should use (`ws://host:port/path`; bound to every interface, the
+   * loopback address); behind a proxy, use `publicUrl`.
+   */
   readonly url: string;
   /** Stream started / stopped, audio levels, anomalies, rejected upgrades. */
   readonly events: ReceiverEvents;
@@ -252,9 +255,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   server.on('error', (error) => {
     logger.error({ err: error }, 'receiver HTTP server error');
   });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `ws://${host}:${address.port}${o.path}`;
+  const url = listeningUrl(server.address() as AddressInfo, o.path);
   logger.info(
     { url, recordingsDir: o.recordingsDir, signatures: o.authToken !== undefined },
     'receiver listening',
@@ -336,4 +337,20 @@ function describeSystemError(error: unknown): string {
     return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
   }
   return String(error);
+}
+
+/**
+ * The `ws://` URL of a listening address. Bound to every interface (`0.0.0.0`, `::`), it names
+ * the loopback one, which this machine can always connect to: `ws://0.0.0.0:…` is not an address
+ * to give anyone.
+ */
+export function listeningUrl(address: Pick<AddressInfo, 'address' | 'port'>, path: string): string {
+  const bound =
+    address.address === '0.0.0.0'
+      ? '127.0.0.1'
+      : address.address === '::'
+        ? '::1'
+        : address.address;
+  const host = bound.includes(':') ? `[${bound}]` : bound;
+  return `ws://${host}:${address.port}${path}`;
 }
