@@ -107,3 +107,23 @@ describe('both drivers at once (rest, customer leg)', () => {
     );
   }
 });
+
+describe('twiml with the plugin driver, and with both drivers racing (customer leg)', () => {
+  for (const [name, driver, segments] of [
+    ['warm-transfer', 'plugin', 2],
+    ['cold-transfer', 'plugin', 2],
+    ['warm-transfer', 'both', 2],
+    ['multi-hop', 'both', 4],
+  ] as const) {
+    it(
+      `${name} (${driver}): one redirected stream per segment, the customer kept in the call`,
+      async () => {
+        const result = await runScenario(name, { strategy: 'twiml', driver });
+        expectAllChecksPassed(result);
+        expect(result.recordings).toHaveLength(segments);
+        expect(result.twilioRequests.byOperation.CreateStream).toBeUndefined();
+      },
+      SCENARIO_TIMEOUT_MS,
+    );
+  }
+});
