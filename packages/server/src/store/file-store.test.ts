@@ -95,3 +95,37 @@ describe('openFileSegmentStore persistence', () => {
     ).rejects.toSatisfy((e) => isFsError(e, 'FS_ERR_INVALID_INPUT'));
   });
 });
+
+describe('retention (prune)', () => {
+  it('deletes the calls whose every segment ended before the cut-off, and only those', async () => {
+    const dataDir = await tempDir();
+    const store = await openFileSegmentStore({ dataDir, durable: false });
+    const [oldCall, recentCall, liveCall] = [1, 2, 3].map((n) => makeSid('CA', n));
+    const ended = (n: number, call: string | undefined, endedAt: number) => ({
+      ...segment(n, call),
+      state: 'ended' as const,
+      endReason: 'wrapup' as const,
+      startedAt: endedAt - 60_000,
+      endedAt,
+    });
+    await store.put(ended(1, oldCall, 1_000_000), 0);
+    await store.put(ended(2, oldCall, 1_500_000), 0);
+    await store.put(ended(3, recentCall, 9_000_000), 0);
+    await store.put(ended(4, liveCall, 1_000_000), 0);
+    await store.put(segment(5, liveCall), 0);
+
+    expect(await store.prune(5_000_000)).toEqual([oldCall]);
+    expect(await store.listByCall(oldCall ?? '')).toEqual([]);
+    expect(await store.getByReservation(makeSid('WR', 1))).toBeNull();
+    expect(await store.get('SG2')).toBeNull();
+    expect((await readdir(join(dataDir, 'calls'))).sort()).toEqual(
+      [`${recentCall ?? ''}.json`, `${liveCall ?? ''}.json`].sort(),
+    );
+    // A reopened store (a restart) agrees; a pruned reservation could be stored again.
+    const reopened = await openFileSegmentStore({ dataDir, durable: false });
+    expect(await reopened.listByCall(oldCall ?? '')).toEqual([]);
+    expect((await reopened.listByCall(recentCall ?? '')).map((s) => s.id)).toEqual(['SG3']);
+    expect(await store.prune(5_000_000)).toEqual([]);
+    expect(await store.prune(10_000_000)).toEqual([recentCall]);
+  });
+});

@@ -36,6 +36,12 @@ export interface FileSegmentStore extends SegmentStore {
   readonly directory: string;
   /** The file a call's segments live in. */
   fileFor(customerCallSid: string): string;
+  /**
+   * Deletes the files of calls whose every segment ended before `endedBefore` (epoch ms), and
+   * forgets them: retention. A call with a live segment, or one that ended later, is kept.
+   * Resolves with the call SIDs removed.
+   */
+  prune(endedBefore: number): Promise<string[]>;
 }
 
 /** Options of {@link openFileSegmentStore}. */
@@ -266,6 +272,36 @@ export async function openFileSegmentStore(
         index(stored);
         return structuredClone(stored);
       });
+    },
+    async prune(endedBefore) {
+      const removed: string[] = [];
+      for (const [callSid, segments] of [...calls]) {
+        const over = segments.every(
+          (s) => s.state === 'ended' && (s.endedAt ?? s.startedAt ?? 0) < endedBefore,
+        );
+        if (!over) continue;
+        // Under the call's write lock, so a write racing the prune either lands first (and the
+        // call is looked at again) or finds the call gone and starts a new file.
+        const gone = await writes.run(callSid, async () => {
+          const current = calls.get(callSid) ?? [];
+          if (
+            !current.every(
+              (s) => s.state === 'ended' && (s.endedAt ?? s.startedAt ?? 0) < endedBefore,
+            )
+          ) {
+            return false;
+          }
+          await rm(fileFor(callSid), { force: true });
+          calls.delete(callSid);
+          for (const segment of current) {
+            callOfReservation.delete(segment.reservationSid);
+            callOfSegment.delete(segment.id);
+          }
+          return true;
+        });
+        if (gone) removed.push(callSid);
+      }
+      return removed;
     },
     listLiveCalls() {
       // Calls are read at open in file-name order, then added as first written.
