@@ -57,6 +57,11 @@ export interface ServiceConfig {
    * calls, agents and tasks); null leaves them open for a private network.
    */
   readonly adminToken: string | null;
+  /**
+   * Serve the operator dashboard (`GET /dashboard`, a page over `GET /v1/calls`). The page holds
+   * no data; what it shows comes from the operator endpoints, behind `adminToken` when set.
+   */
+  readonly dashboard: boolean;
   readonly logLevel: LogLevel;
 }
 
@@ -221,6 +226,7 @@ const ENV_FIELDS = {
       })
       .optional(),
   ),
+  FLEX_STREAMS_DASHBOARD: onOff('FLEX_STREAMS_DASHBOARD'),
 } as const;
 
 /** Every environment variable the service reads (the README table and `.env.example` list them). */
@@ -384,6 +390,7 @@ export function loadServiceConfig(env: Environment = process.env): ServiceConfig
     reconcileIntervalMs:
       vars.FLEX_STREAMS_RECONCILE_INTERVAL_MS ?? SERVICE_CONFIG_DEFAULTS.reconcileIntervalMs,
     adminToken: vars.FLEX_STREAMS_ADMIN_TOKEN ?? null,
+    dashboard: isOn(vars.FLEX_STREAMS_DASHBOARD, true),
     logLevel: vars.FLEX_STREAMS_LOG_LEVEL ?? SERVICE_CONFIG_DEFAULTS.logLevel,
   });
 }

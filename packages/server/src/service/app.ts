@@ -30,6 +30,7 @@ import type {
   WebhookSignatureValidator,
 } from '@flex-streams/twilio';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { registerDashboard } from '@flex-streams/dashboard';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
@@ -81,6 +82,8 @@ export interface ServiceAppDeps {
   streamStatusPath: string;
   /** `Authorization: Bearer` token of the operator endpoints (`/v1/calls/…`, `/metrics`), or null. */
   adminToken?: string | null;
+  /** Serve the operator dashboard page (`GET /dashboard`, its script and style sheet). */
+  dashboard: boolean;
 }
 
 /** The service app plus what it runs in the background (webhook use cases). */
@@ -343,6 +346,8 @@ export async function createServiceApp(deps: ServiceAppDeps): Promise<ServiceApp
   }
 
   app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
+  // The page is public (it holds no data); the data it shows comes from the guarded endpoints.
+  if (deps.dashboard) registerDashboard(app);
   app.get('/metrics', async (request, reply) => {
     checkAdmin(request);
     const text = await deps.registry.metrics();

@@ -186,6 +186,7 @@ export async function startService(
     // signature check puts it back (publicUrl + the path the service saw).
     streamStatusPath: STREAM_STATUS_PATH,
     adminToken: config.adminToken,
+    dashboard: config.dashboard,
   });
   const metrics = createServiceMetrics(registry);
   const reconciler = startReconciler({
