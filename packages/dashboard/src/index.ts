@@ -103,7 +103,8 @@ export function loadDashboardAssets(options: DashboardOptions = {}): readonly Da
 
 /**
  * Registers `GET /dashboard`, `GET /dashboard/app.js` and `GET /dashboard/style.css` on `app`,
- * each with {@link DASHBOARD_HEADERS}. The files are read once, here.
+ * each with {@link DASHBOARD_HEADERS}, and `GET /dashboard/` redirecting to the page. The files are
+ * read once, here.
  */
 export function registerDashboard(app: FastifyInstance, options: DashboardOptions = {}): void {
   for (const asset of loadDashboardAssets(options)) {
@@ -111,4 +112,9 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
       reply.headers(DASHBOARD_HEADERS).type(asset.contentType).send(asset.body),
     );
   }
+  // The page's relative links resolve against `/dashboard`, not `/dashboard/`: send a typed
+  // trailing slash there (relative, so a proxy's path prefix is kept).
+  app.get(`${DASHBOARD_PATH}/`, (_request, reply) =>
+    reply.headers(DASHBOARD_HEADERS).redirect('../dashboard', 301),
+  );
 }

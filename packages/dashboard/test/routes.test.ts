@@ -105,6 +105,15 @@ describe('dashboard routes on a bare Fastify app', () => {
     expect(DASHBOARD_HEADERS['Content-Security-Policy']).toBe("default-src 'self'");
   });
 
+  it('redirects /dashboard/ to the page, relatively (a proxy prefix is kept)', async () => {
+    const answer = await app.inject({ method: 'GET', url: '/dashboard/' });
+    expect(answer.statusCode).toBe(301);
+    expect(answer.headers.location).toBe('../dashboard');
+    expect(new URL('../dashboard', 'https://ops.example.com/fs/dashboard/').pathname).toBe(
+      '/fs/dashboard',
+    );
+  });
+
   it('answers 404 for any other file under /dashboard', async () => {
     const answer = await app.inject({ method: 'GET', url: '/dashboard/../package.json' });
     expect(answer.statusCode).toBe(404);
