@@ -126,7 +126,9 @@ describe.skipIf(!runInBrowser)('the dashboard in Chromium', () => {
       const pause = article.locator('li.pause.open');
       await pause.waitFor();
       expect(await pause.textContent()).toContain(`by ${call.workerSid}, reason: card number`);
-      const run = article.locator('tr.stream').first();
+      const run = article.locator('tr.stream[data-state="stopped"]');
+      await run.waitFor();
+      expect(await article.locator('tr.stream').count()).toBe(1);
       const runCells = await run.locator('td').allTextContents();
       expect(runCells[1]).toBe('stopped');
       expect(runCells[2]).toBe('0');
