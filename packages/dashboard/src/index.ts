@@ -4,7 +4,7 @@
  * holds no data: its script polls the operator endpoints `GET /v1/calls` and
  * `GET /v1/calls/:callSid`, which the service guards with `FLEX_STREAMS_ADMIN_TOKEN`. See README.md.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -52,13 +52,20 @@ const FILES = [
 ] as const;
 
 /**
- * This package's `public/` folder, found as Node resolves the package from the program's main
- * script (then from the working directory). Not `import.meta.url`: the CLI's CommonJS bundle
+ * This package's `public/` folder: the copy beside the CLI bundle when there is one, else found as
+ * Node resolves the package from the program's main script (then from the working directory). Not `import.meta.url`: the CLI's CommonJS bundle
  * (`npm run build` in packages/server) has no `import.meta`, and this way the bundle run from a
  * checkout serves the page too.
  */
 function defaultAssetsDir(): string {
-  const origins = [process.argv[1], join(process.cwd(), 'index.js')];
+  // The CLI bundle carries a copy of public/ beside it (`dist/dashboard/`, made by its build), so
+  // `dist/` alone is a complete deployment.
+  const main = process.argv[1];
+  if (main !== undefined && main !== '') {
+    const beside = join(dirname(main), 'dashboard');
+    if (existsSync(join(beside, 'index.html'))) return beside;
+  }
+  const origins = [main, join(process.cwd(), 'index.js')];
   let lastError: unknown = null;
   for (const origin of origins) {
     if (origin === undefined || origin === '') continue;

@@ -85,6 +85,7 @@ function guide(
       : 'flex-streams is running against Twilio.',
     '',
     `  Controller        ${controllerUrl}   (TaskRouter events, plugin API, /healthz, /metrics)`,
+    `  Dashboard         ${controllerUrl}/dashboard   (live calls, segments, streams)`,
     `  Stream receiver   ${receiverUrl}`,
     `  Recordings        ${recordings}/<CallSid>/`,
   ];
