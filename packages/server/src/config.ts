@@ -62,6 +62,11 @@ export interface ServiceConfig {
    * no data; what it shows comes from the operator endpoints, behind `adminToken` when set.
    */
   readonly dashboard: boolean;
+  /**
+   * Days a call's segments are kept in the data directory after its last segment ended; 0 keeps
+   * them forever. Checked at start-up and every hour.
+   */
+  readonly retentionDays: number;
   readonly logLevel: LogLevel;
 }
 
@@ -77,6 +82,8 @@ export const SERVICE_CONFIG_DEFAULTS = {
   // One FetchCall per live call with no running stream per pass: cheap, and a paused segment's
   // call end is seen within 15 s even when no status callback is configured.
   reconcileIntervalMs: 15_000,
+  // A call file per call, all read at start-up: unbounded growth is not a sensible default.
+  retentionDays: 30,
   logLevel: 'info',
 } as const;
 
@@ -227,6 +234,14 @@ const ENV_FIELDS = {
       .optional(),
   ),
   FLEX_STREAMS_DASHBOARD: onOff('FLEX_STREAMS_DASHBOARD'),
+  FLEX_STREAMS_RETENTION_DAYS: optional.pipe(
+    z.coerce
+      .number<string | undefined>({ error: 'FLEX_STREAMS_RETENTION_DAYS must be a number' })
+      .int({ error: 'FLEX_STREAMS_RETENTION_DAYS must be a whole number of days' })
+      .min(0, { error: 'FLEX_STREAMS_RETENTION_DAYS must be from 0 (keep forever) to 3650' })
+      .max(3650, { error: 'FLEX_STREAMS_RETENTION_DAYS must be from 0 (keep forever) to 3650' })
+      .optional(),
+  ),
 } as const;
 
 /** Every environment variable the service reads (the README table and `.env.example` list them). */
@@ -391,6 +406,7 @@ export function loadServiceConfig(env: Environment = process.env): ServiceConfig
       vars.FLEX_STREAMS_RECONCILE_INTERVAL_MS ?? SERVICE_CONFIG_DEFAULTS.reconcileIntervalMs,
     adminToken: vars.FLEX_STREAMS_ADMIN_TOKEN ?? null,
     dashboard: isOn(vars.FLEX_STREAMS_DASHBOARD, true),
+    retentionDays: vars.FLEX_STREAMS_RETENTION_DAYS ?? SERVICE_CONFIG_DEFAULTS.retentionDays,
     logLevel: vars.FLEX_STREAMS_LOG_LEVEL ?? SERVICE_CONFIG_DEFAULTS.logLevel,
   });
 }

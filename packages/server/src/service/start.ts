@@ -29,7 +29,7 @@ import {
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { STREAM_STATUS_PATH, type ServiceConfig } from '../config.js';
-import { openFileSegmentStore } from '../store/file-store.js';
+import { openFileSegmentStore, type FileSegmentStore } from '../store/file-store.js';
 import { createServiceApp } from './app.js';
 import { createServiceMetrics } from './metrics.js';
 import { startReconciler, type Reconciler } from './reconciler.js';
@@ -83,7 +83,15 @@ export async function startService(
     deps.logger ??
     pino({ level: config.logLevel, base: { component: 'controller' } }, pino.destination(2));
   const registry = deps.registry ?? new Registry();
-  const store = deps.store ?? (await openFileSegmentStore({ dataDir: config.dataDir }));
+  // The file store (the default) also keeps the retention; a given store is the caller's.
+  let fileStore: FileSegmentStore | null = null;
+  let store: SegmentStore;
+  if (deps.store === undefined) {
+    fileStore = await openFileSegmentStore({ dataDir: config.dataDir });
+    store = fileStore;
+  } else {
+    store = deps.store;
+  }
   let client: ReturnType<typeof createTwilioClient> | undefined;
   const twilioClient = () =>
     (client ??= createTwilioClient(
@@ -199,13 +207,19 @@ export async function startService(
       metrics.reconciledCalls.inc({ result: 'failed' }, report.failed);
     },
   });
+  const retention =
+    fileStore === null || config.retentionDays === 0
+      ? null
+      : startRetention(fileStore, config.retentionDays, clock, logger);
   app.addHook('onClose', async () => {
     await reconciler.stop();
+    await retention?.stop();
   });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     await reconciler.stop();
+    await retention?.stop();
     throw error;
   }
   const address = app.server.address();
@@ -234,6 +248,54 @@ export async function startService(
     workspaceSid,
     close: async () => {
       await app.close();
+    },
+  };
+}
+
+/** Retention is checked this often (and once at start-up). */
+const RETENTION_CHECK_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * Deletes the call files whose every segment ended more than `days` ago: at start-up, then every
+ * hour. Failures are logged and tried again at the next check; the timer never keeps the process
+ * alive.
+ */
+function startRetention(
+  store: FileSegmentStore,
+  days: number,
+  clock: Clock,
+  logger: Logger,
+): { stop(): Promise<void> } {
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+  const check = async (): Promise<void> => {
+    try {
+      const removed = await store.prune(clock.now() - days * DAY_MS);
+      if (removed.length > 0) {
+        logger.info(
+          { removed: removed.length, retentionDays: days },
+          `retention: removed the segments of ${removed.length} call(s) ended over ${days} day(s) ago`,
+        );
+      }
+    } catch (error) {
+      logger.error({ err: error }, 'retention: could not remove old call files');
+    }
+  };
+  const schedule = (): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = check().finally(schedule);
+    }, RETENTION_CHECK_MS);
+    timer.unref();
+  };
+  running = check().finally(schedule);
+  return {
+    async stop() {
+      stopped = true;
+      if (timer !== null) clearTimeout(timer);
+      await running;
     },
   };
 }
