@@ -15,8 +15,10 @@ import type { Segment } from '@flex-streams/core';
 import type { Emulator } from '@flex-streams/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  plugin,
   postSigned,
   reservationEvent,
+  segmentsOf,
   sid,
   startWorld,
   waitFor,
@@ -29,18 +31,11 @@ const CALL_STATUS = '/v1/calls/status';
 const CONFERENCE_STATUS = '/v1/conferences/status';
 const bin = fileURLToPath(new URL('../bin/flex-streams.mjs', import.meta.url));
 
+/** The segments of a call at a controller started as a subprocess (no `World` around it). */
 async function segmentsAt(serviceUrl: string, callSid: string): Promise<Segment[]> {
   const response = await fetch(`${serviceUrl}/v1/calls/${callSid}`);
   if (response.status === 404) return [];
   return ((await response.json()) as { segments: Segment[] }).segments;
-}
-
-function plugin(world: World, action: string, body: unknown, token: string): Promise<Response> {
-  return fetch(`${world.service.url}/v1/plugin/segments/${action}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  });
 }
 
 /** A queued call reserved for a new Available worker and accepted through Flex (the emulator). */
@@ -241,7 +236,7 @@ describe('plugin API: what a worker may act on', () => {
     expect(world.emu.state().streams.filter((s) => s.callSid === theirs.customerCallSid)).toEqual(
       [],
     );
-    expect(await segmentsAt(world.service.url, theirs.customerCallSid)).toEqual([]);
+    expect(await segmentsOf(world, theirs.customerCallSid)).toEqual([]);
   });
 
   // FINDING 1 (same check): the reservation's TaskRouter status is not read either, so a stale
@@ -300,7 +295,7 @@ describe('plugin API: what a worker may act on', () => {
       expect(answer.status).toBe(403);
       expect(((await answer.json()) as ErrorAnswer).error.code).toBe('FS_ERR_CALL_NOT_OF_TASK');
     }
-    expect(await segmentsAt(world.service.url, mine.customerCallSid)).toEqual([]);
+    expect(await segmentsOf(world, mine.customerCallSid)).toEqual([]);
     expect(world.emu.state().streams.filter((s) => s.callSid === theirs.customerCallSid)).toEqual(
       [],
     );
@@ -328,69 +323,6 @@ describe('plugin API: what a worker may act on', () => {
       call.token,
     );
     expect(paused.status).toBe(200);
-  });
-});
-
-describe('twiml: a start deferred for the agent leg, with the reconciler off', () => {
-  let world: World;
-  beforeAll(async () => {
-    world = await startWorld({
-      FLEX_STREAMS_STRATEGY: 'twiml',
-      FLEX_STREAMS_RECONCILE_INTERVAL_MS: '0',
-    });
-  });
-  afterAll(async () => {
-    await world.close();
-  });
-
-  // FINDING 2: the core README says a run deferred for the agent's leg "is tried again by the next
-  // event on the call and by reconcile"; a replayed accept (TaskRouter retry, or the plugin's
-  // start from the other driver) answers `duplicate` and leaves it waiting until a reconciler
-  // pass (15 s by default; never with the reconciler off).
-  it("starts the waiting stream at the next accept of the segment once the agent's leg is in", async () => {
-    const { emu } = world;
-    const taskSid = sid('WT');
-    const { callSid: customerCallSid } = await emu.placeInboundCall({
-      from: '+15550001001',
-      to: '+15550002002',
-      twiml: `<Response><Dial><Conference endConferenceOnExit="true">${taskSid}</Conference></Dial></Response>`,
-    });
-    await waitFor(
-      () => emu.state().conferences.find((c) => c.friendlyName === taskSid),
-      (c) => c?.status === 'in-progress',
-      'the customer alone in the conference',
-    );
-    const ids = {
-      taskSid,
-      reservationSid: sid('WR'),
-      workerSid: world.workers.bob,
-      customerCallSid,
-    };
-    const accepted = reservationEvent('reservation.accepted', ids, emu.accountSid);
-    expect((await postSigned(world, EVENTS, accepted)).status).toBe(204);
-    await waitFor(
-      () => segmentsAt(world.service.url, customerCallSid),
-      (s) => s[0]?.streams[0]?.deferredFor === 'agent-leg',
-      "the stream to wait for the agent's leg",
-      12_000,
-    );
-    await emu.placeInboundCall({
-      from: 'client:bob',
-      to: '+15550002002',
-      twiml: `<Response><Dial><Conference>${taskSid}</Conference></Dial></Response>`,
-    });
-    await waitFor(
-      () => emu.state().conferences.find((c) => c.friendlyName === taskSid),
-      (c) => c?.participants.length === 2,
-      "the agent's leg in the conference",
-    );
-    expect((await postSigned(world, EVENTS, accepted)).status).toBe(204);
-    await waitFor(
-      () => emu.state().streams.filter((s) => s.callSid === customerCallSid),
-      (streams) => streams[0]?.status === 'in-progress',
-      "the agent's stream",
-      6_000,
-    );
   });
 });
 
@@ -427,7 +359,7 @@ describe('call and conference status callbacks: bad input', () => {
     const accepted = reservationEvent('reservation.accepted', ids, world.emu.accountSid);
     expect((await postSigned(world, EVENTS, accepted)).status).toBe(204);
     await waitFor(
-      () => segmentsAt(world.service.url, customerCallSid),
+      () => segmentsOf(world, customerCallSid),
       (s) => s[0]?.streams[0]?.state === 'streaming',
       'the stream to run',
     );
@@ -438,7 +370,7 @@ describe('call and conference status callbacks: bad input', () => {
 
   it('answers 400 or 403 with a stable code to every malformed or unsigned callback, and the call streams on', async () => {
     const call = await streamingCall();
-    const before = JSON.stringify(await segmentsAt(world.service.url, call.customerCallSid));
+    const before = JSON.stringify(await segmentsOf(world, call.customerCallSid));
     const refusals: [string, Record<string, string>, number, string][] = [
       [CALL_STATUS, { CallSid: 'CA123', CallStatus: 'completed' }, 400, 'FS_ERR_INVALID_INPUT'],
       [CALL_STATUS, { CallStatus: 'completed' }, 400, 'FS_ERR_INVALID_INPUT'],
@@ -513,7 +445,7 @@ describe('call and conference status callbacks: bad input', () => {
       expect((await postSigned(world, path, form)).status).toBe(204);
     // A pass waits for the call's lock, so every accepted callback's use case has run by then.
     await world.service.reconciler.runOnce();
-    expect(JSON.stringify(await segmentsAt(world.service.url, call.customerCallSid))).toBe(before);
+    expect(JSON.stringify(await segmentsOf(world, call.customerCallSid))).toBe(before);
     expect(world.emu.state().streams.find((s) => s.callSid === call.customerCallSid)?.status).toBe(
       'in-progress',
     );

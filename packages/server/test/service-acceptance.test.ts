@@ -9,15 +9,16 @@ import { readFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeMulaw, detectTones, type EmulatorEvent } from '@flex-streams/emulator';
-import type { Segment } from '@flex-streams/core';
 import twilio from 'twilio';
 import { emulatorHttpClient } from '@flex-streams/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   callInConference,
   freePort,
+  plugin,
   postSigned,
   reservationEvent,
+  segmentsOf,
   sid,
   startWorld,
   waitFor,
@@ -25,12 +26,6 @@ import {
 } from './service-harness.js';
 
 const EVENTS = '/v1/taskrouter/events';
-
-async function segmentsOf(world: World, callSid: string): Promise<Segment[]> {
-  const response = await fetch(`${world.service.url}/v1/calls/${callSid}`);
-  if (response.status === 404) return [];
-  return ((await response.json()) as { segments: Segment[] }).segments;
-}
 
 function ofType(world: World, type: string): EmulatorEvent[] {
   return world.emu.events().filter((e) => e.type === type);
@@ -54,14 +49,6 @@ async function send(world: World, eventType: string, ids: Ids): Promise<void> {
     reservationEvent(eventType, ids, world.emu.accountSid),
   );
   expect(response.status).toBe(204);
-}
-
-function plugin(world: World, action: string, body: unknown, token: string): Promise<Response> {
-  return fetch(`${world.service.url}/v1/plugin/segments/${action}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  });
 }
 
 /** Channel `channel` (0 = inbound, 1 = outbound when stereo) of a µ-law WAV the receiver wrote. */

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   postSigned,
   reservationEvent,
+  segmentsOf,
   sid,
   startWorld,
   waitFor,
@@ -20,12 +21,6 @@ import {
 const EVENTS = '/v1/taskrouter/events';
 const CALL_STATUS = '/v1/calls/status';
 const CONFERENCE_STATUS = '/v1/conferences/status';
-
-async function segmentsOf(world: World, callSid: string): Promise<Segment[]> {
-  const response = await fetch(`${world.service.url}/v1/calls/${callSid}`);
-  if (response.status === 404) return [];
-  return ((await response.json()) as { segments: Segment[] }).segments;
-}
 
 function field(event: EmulatorEvent, key: string): unknown {
   return (event as unknown as Record<string, unknown>)[key];
@@ -290,10 +285,13 @@ describe('twiml: a customer waiting alone is never redirected', () => {
     await world.close();
   });
 
-  it("defers the start until the agent's leg joins, then starts it on the next pass", async () => {
+  /**
+   * A cold transfer: the customer waits alone in the task's conference and B's accept comes first.
+   * Resolves once B's run is deferred for the agent's leg, with nothing redirected.
+   */
+  async function deferredForTheAgent() {
     const { emu } = world;
     const taskSid = sid('WT');
-    // A cold transfer: the customer waits alone in the task's conference; B's accept comes first.
     const twiml = `<Response><Dial><Conference endConferenceOnExit="true">${taskSid}</Conference></Dial></Response>`;
     const { callSid: customerCallSid } = await emu.placeInboundCall({
       from: '+15550001001',
@@ -312,7 +310,8 @@ describe('twiml: a customer waiting alone is never redirected', () => {
       customerCallSid,
     };
     const since = lastSeq(world);
-    await postSigned(world, EVENTS, reservationEvent('reservation.accepted', ids, emu.accountSid));
+    const accepted = reservationEvent('reservation.accepted', ids, emu.accountSid);
+    expect((await postSigned(world, EVENTS, accepted)).status).toBe(204);
     const [waiting] = await waitFor(
       () => segmentsOf(world, customerCallSid),
       (s) => s[0]?.streams[0]?.state === 'deferred',
@@ -325,26 +324,49 @@ describe('twiml: a customer waiting alone is never redirected', () => {
     expect(emu.state().conferences.find((c) => c.sid === conference?.sid)?.status).toBe(
       'in-progress',
     );
+    return { customerCallSid, taskSid, conferenceSid: conference?.sid ?? '', since, accepted };
+  }
 
-    await emu.placeInboundCall({
+  /** B's own leg joins the task's conference. */
+  async function agentJoins(taskSid: string, conferenceSid: string): Promise<void> {
+    await world.emu.placeInboundCall({
       from: 'client:bob',
       to: '+15550002002',
       twiml: `<Response><Dial><Conference>${taskSid}</Conference></Dial></Response>`,
     });
     await waitFor(
-      () => emu.state().conferences.find((c) => c.sid === conference?.sid),
+      () => world.emu.state().conferences.find((c) => c.sid === conferenceSid),
       (c) => c?.participants.length === 2,
       'bob in the conference',
     );
-    const report = await world.service.reconciler.runOnce();
-    expect(report.changed).toBe(1);
+  }
+
+  async function expectStreamingAndCustomerKept(customerCallSid: string, since: number) {
     await waitFor(
-      () => emu.state().streams.filter((s) => s.callSid === customerCallSid),
+      () => world.emu.state().streams.filter((s) => s.callSid === customerCallSid),
       (streams) => streams[0]?.status === 'in-progress',
       "B's stream",
     );
-    const events = emu.events(since);
-    expect(events.filter((e) => e.type === 'conference.end')).toEqual([]);
-    expect(emu.state().calls.find((c) => c.sid === customerCallSid)?.status).toBe('in-progress');
+    expect(world.emu.events(since).filter((e) => e.type === 'conference.end')).toEqual([]);
+    expect(world.emu.state().calls.find((c) => c.sid === customerCallSid)?.status).toBe(
+      'in-progress',
+    );
+  }
+
+  it("defers the start until the agent's leg joins, then starts it on the next pass", async () => {
+    const call = await deferredForTheAgent();
+    await agentJoins(call.taskSid, call.conferenceSid);
+    const report = await world.service.reconciler.runOnce();
+    expect(report.changed).toBe(1);
+    await expectStreamingAndCustomerKept(call.customerCallSid, call.since);
+  });
+
+  // Found by the outside review: a repeated accept (a TaskRouter retry, or the plugin's start
+  // beside it) answered `duplicate` and left the run waiting for the next reconciler pass.
+  it('starts it at a repeated accept once the agent is in, with no reconciler pass', async () => {
+    const call = await deferredForTheAgent();
+    await agentJoins(call.taskSid, call.conferenceSid);
+    expect((await postSigned(world, EVENTS, call.accepted)).status).toBe(204);
+    await expectStreamingAndCustomerKept(call.customerCallSid, call.since);
   });
 });

@@ -17,6 +17,7 @@ import {
   type StreamStartedEvent,
   type StreamStoppedEvent,
 } from '@flex-streams/receiver';
+import type { Segment } from '@flex-streams/core';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { loadServiceConfig, startService, type RunningService } from '../src/index.js';
@@ -323,4 +324,25 @@ export async function postSigned(
 /** The JSON error answer of the service. */
 export interface ErrorAnswer {
   error: { code: string; message: string; twilioCode?: number };
+}
+
+/** The segments `GET /v1/calls/:callSid` answers for a call (none when it is unknown). */
+export async function segmentsOf(world: World, callSid: string): Promise<Segment[]> {
+  const response = await fetch(`${world.service.url}/v1/calls/${callSid}`);
+  if (response.status === 404) return [];
+  return ((await response.json()) as { segments: Segment[] }).segments;
+}
+
+/** A plugin API request (`/v1/plugin/segments/{action}`) with the agent's Flex token. */
+export function plugin(
+  world: World,
+  action: string,
+  body: unknown,
+  token: string,
+): Promise<Response> {
+  return fetch(`${world.service.url}/v1/plugin/segments/${action}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
 }
