@@ -24,6 +24,29 @@ describe('StreamTimeline', () => {
     expect(result.gaps).toEqual([{ track: 'inbound', atMs: 20, durationMs: 40 }]);
   });
 
+  it('takes frames stamped 1–2 ms off the 20 ms grid as contiguous: no click, no gap, no overlap', () => {
+    const t = new StreamTimeline(['inbound'], 0);
+    // Whole-millisecond stamps of a 20 ms cadence: 19 and 21 ms apart, as Twilio may send them.
+    const stamps = [0, 21, 40, 59, 80, 101, 120];
+    const outcomes = stamps.map((ms, i) => t.place('inbound', ms, frame(i + 1)));
+    expect(outcomes.every((o) => o.kind === 'placed' && !o.overlap)).toBe(true);
+    const result = t.commit(true);
+    const bytes = flatten(result.segments);
+    expect(bytes).toHaveLength(stamps.length * 160);
+    expect(bytes.every((b, i) => b === Math.floor(i / 160) + 1)).toBe(true);
+    expect(result.gaps).toEqual([]);
+  });
+
+  it('never lets the placement drift more than 2 ms from the stamps: a steady skew shows as a gap', () => {
+    const t = new StreamTimeline(['inbound'], 0);
+    // 21 ms apart every time: placed back to back twice, then 3 ms behind its stamp, so the
+    // third frame goes where it is stamped and the 3 ms before it are silence.
+    for (const [i, ms] of [0, 21, 42, 63].entries()) t.place('inbound', ms, frame(i + 1));
+    const result = t.commit(true);
+    expect(result.gaps).toEqual([{ track: 'inbound', atMs: 60, durationMs: 3 }]);
+    expect(flatten(result.segments)).toHaveLength(83 * 8);
+  });
+
   it('interleaves two tracks sample by sample and keeps a late-starting track aligned', () => {
     const t = new StreamTimeline(['inbound', 'outbound'], 0);
     t.place('inbound', 0, frame(1));

@@ -13,6 +13,16 @@ import { MULAW_SILENCE, SAMPLE_RATE } from './wav.js';
  */
 
 const SAMPLES_PER_MS = SAMPLE_RATE / 1000;
+/**
+ * How far (in samples: 2 ms) a frame's timestamp may be from where its track's audio ends and still
+ * be taken as the next frame. Twilio stamps each chunk in whole milliseconds of the call's clock,
+ * so consecutive 20 ms frames may read 19 or 21 ms apart: placed literally, that leaves 1 ms of
+ * silence (a click, and a gap in the sidecar) or overlaps the previous frame. A frame this close
+ * is placed right after the previous one. The frame's own timestamp is compared each time, not the
+ * previous placement, so the audio never drifts more than 2 ms from Twilio's clock: a steady skew
+ * shows as a gap once it passes that.
+ */
+const JITTER_SAMPLES = 2 * SAMPLES_PER_MS;
 /** Timestamps of committed frames are remembered this long, to tell duplicates from late frames. */
 const DUPLICATE_MEMORY_MS = 10_000;
 
@@ -145,7 +155,13 @@ export class StreamTimeline {
     const state = this.state.find((s) => s.track === track);
     if (state === undefined) throw new Error(`track '${track}' was not announced`);
     if (state.seen.has(timestampMs)) return { kind: 'duplicate' };
-    const start = timestampMs * SAMPLES_PER_MS;
+    const stamped = timestampMs * SAMPLES_PER_MS;
+    // In order and within the jitter of where the track's audio ends: contiguous.
+    const contiguous =
+      state.latestEnd > 0 &&
+      stamped >= state.latestStart &&
+      Math.abs(stamped - state.latestEnd) <= JITTER_SAMPLES;
+    const start = contiguous ? state.latestEnd : stamped;
     if (start < this.committed) return { kind: 'late' };
     state.seen.add(timestampMs);
     const outOfOrder = start < state.latestStart;
