@@ -89,5 +89,31 @@ describe('flex-streams emulator', () => {
     const badPort = spawnCli(['--port', 'eighty']);
     expect(await badPort.exit).toBe(2);
     expect(badPort.stderr()).toContain('--port must be an integer');
+    const badCallback = spawnCli(['--call-status-callback', 'ftp://x.example.com/status']);
+    expect(await badCallback.exit).toBe(2);
+    expect(badCallback.stderr()).toContain('--call-status-callback must be an absolute http');
+  });
+
+  it('sets the call-end callbacks a controller needs from its flags', async () => {
+    const run = spawnCli([
+      '--port',
+      '0',
+      '--call-status-callback',
+      'http://127.0.0.1:9/v1/calls/status',
+      '--conference-status-callback',
+      'http://127.0.0.1:9/v1/conferences/status',
+    ]);
+    const ready = JSON.parse(await firstLine(run.stdout)) as { url: string };
+    const settings = (await (await fetch(`${ready.url}/_emulator/settings`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(settings).toMatchObject({
+      inboundStatusCallback: 'http://127.0.0.1:9/v1/calls/status',
+      flexConferenceStatusCallback: 'http://127.0.0.1:9/v1/conferences/status',
+      flexConferenceStatusCallbackEvent: ['join', 'leave', 'end'],
+    });
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { startEmulator } from '@flex-streams/emulator';
-import { untilStopSignal, type Command } from '../command.js';
+import { UsageError, untilStopSignal, type Command } from '../command.js';
 import { parseFlags, parsePort, stderrLogger } from '../options.js';
 
 const usage = `Usage: flex-streams emulator [options]
@@ -13,8 +13,29 @@ Logs go to stderr. SIGTERM or SIGINT stops every stream (sending stop) and exits
 Options:
   --port N             port to listen on (default 0: a free port)
   --host HOST          interface to listen on (default 127.0.0.1)
+  --call-status-callback URL
+                       the number's "call status changes" webhook: inbound calls post their final
+                       status there (a controller's /v1/calls/status)
+  --conference-status-callback URL
+                       what the Flex plugin sets on accept: Flex conferences post join, leave and
+                       end there (a controller's /v1/conferences/status)
   --log-level LEVEL    pino level for stderr logs (default info)
   -h, --help           show this help`;
+
+/** An absolute http(s) URL, or a usage error naming the flag. */
+function parseCallbackUrl(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${flag} must be an absolute http:// or https:// URL; got ${value}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`${flag} must be an absolute http:// or https:// URL; got ${value}`);
+  }
+  return value;
+}
 
 /** `flex-streams emulator`: the Twilio emulator as a long-running process. */
 export const emulatorCommand: Command = {
@@ -25,13 +46,27 @@ export const emulatorCommand: Command = {
       port: { type: 'string' },
       host: { type: 'string' },
       'log-level': { type: 'string' },
+      'call-status-callback': { type: 'string' },
+      'conference-status-callback': { type: 'string' },
     });
     const port = parsePort('--port', values.port, 0);
+    const callStatus = parseCallbackUrl('--call-status-callback', values['call-status-callback']);
+    const conferenceStatus = parseCallbackUrl(
+      '--conference-status-callback',
+      values['conference-status-callback'],
+    );
     const logger = stderrLogger(values['log-level']);
     const stop = untilStopSignal();
     const emulator = await startEmulator({
       port,
       ...(values.host === undefined ? {} : { host: values.host }),
+      ...(callStatus === undefined ? {} : { inboundStatusCallback: callStatus }),
+      ...(conferenceStatus === undefined
+        ? {}
+        : {
+            flexConferenceStatusCallback: conferenceStatus,
+            flexConferenceStatusCallbackEvent: ['join', 'leave', 'end'],
+          }),
       logger,
     });
     const ready = {
