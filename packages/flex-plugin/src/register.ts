@@ -309,6 +309,9 @@ export function registerFlexStreams(deps: FlexStreamsDeps): FlexStreamsHandle {
     task: FlexTask,
     extra: Record<string, string>,
   ): Promise<PluginCallResult> => {
+    // Called from a UI button: whatever it passes, answer with a result, never throw.
+    if (taskOf({ task }) === undefined)
+      return Promise.resolve(skipped(`${action}: expected a Flex task with sid and taskSid`));
     if (!isVoiceTask(task))
       return Promise.resolve(skipped(`${action}: task ${task.taskSid} is not a voice task`));
     const key = `${action}:${task.sid}`;

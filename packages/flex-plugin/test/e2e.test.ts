@@ -27,7 +27,64 @@ interface Agent {
   readonly answers: string[];
 }
 
-describe('the Flex plugin on the real stack (plugin driver, rest, customer leg)', () => {
+/** Two agents' Flex desktops with the plugin registered on each, and a queued customer call. */
+function openCall(stack: Stack) {
+  const emu = stack.emulator;
+  const controllerUrl = stack.service.url;
+  // Only the plugin's beforeAcceptTask may point conferences at the controller now.
+  emu.updateSettings({ flexConferenceStatusCallback: null });
+
+  const agent = (name: string): Agent => {
+    const { sid: workerSid } = emu.taskrouter.createWorker({
+      friendlyName: `agent-${name}`,
+      identity: `agent-${name}`,
+      activity: name === 'a' ? 'Available' : 'Offline',
+    });
+    const desktop = createFlexDesktop(emu, workerSid);
+    const logger = createRecordingLogger();
+    const answers: string[] = [];
+    const plugin = registerFlexStreams({
+      actions: desktop.actions,
+      getToken: () => emu.taskrouter.issueToken(workerSid).token,
+      controllerUrl,
+      logger,
+      // A spy over the real fetch: every request still goes to the controller.
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        answers.push(`${response.url.split('/').at(-1) ?? ''} ${response.status}`);
+        return response;
+      },
+    });
+    return { workerSid, desktop, plugin, logger, answers };
+  };
+  const a = agent('a');
+  const b = agent('b');
+
+  const { callSid } = emu.taskrouter.placeQueuedCall({
+    from: '+15550100001',
+    to: '+15550100002',
+  });
+  const offered = (workerSid: string) =>
+    until(
+      () =>
+        emu
+          .state()
+          .taskrouter.reservations.find((r) => r.workerSid === workerSid && r.status === 'pending'),
+      (r) => r !== undefined,
+      `a reservation for ${workerSid}`,
+    );
+  const segments = async (): Promise<SegmentView[]> => {
+    const response = await fetch(`${controllerUrl}/v1/calls/${callSid}`);
+    if (response.status === 404) return [];
+    return ((await response.json()) as { segments: SegmentView[] }).segments;
+  };
+  const segmentOf = async (reservationSid: string) =>
+    (await segments()).find((s) => s.reservationSid === reservationSid);
+
+  return { emu, controllerUrl, a, b, callSid, offered, segments, segmentOf };
+}
+
+describe('the Flex plugin on the real stack (plugin driver, customer leg)', () => {
   let stack: Stack | undefined;
 
   afterEach(async () => {
@@ -35,62 +92,9 @@ describe('the Flex plugin on the real stack (plugin driver, rest, customer leg)'
     stack = undefined;
   });
 
-  it('a warm transfer A → B with a pause on A: one stream per segment run, stops at wrap-up, conference callbacks from the plugin’s options', async () => {
+  it('rest: a warm transfer A → B with a pause on A: one stream per segment run, stops at wrap-up, conference callbacks from the plugin’s options', async () => {
     stack = await startStack({ strategy: 'rest', leg: 'customer', driver: 'plugin' });
-    const emu = stack.emulator;
-    const controllerUrl = stack.service.url;
-    // Only the plugin's beforeAcceptTask may point conferences at the controller now.
-    emu.updateSettings({ flexConferenceStatusCallback: null });
-
-    const agent = (name: string): Agent => {
-      const { sid: workerSid } = emu.taskrouter.createWorker({
-        friendlyName: `agent-${name}`,
-        identity: `agent-${name}`,
-        activity: name === 'a' ? 'Available' : 'Offline',
-      });
-      const desktop = createFlexDesktop(emu, workerSid);
-      const logger = createRecordingLogger();
-      const answers: string[] = [];
-      const plugin = registerFlexStreams({
-        actions: desktop.actions,
-        getToken: () => emu.taskrouter.issueToken(workerSid).token,
-        controllerUrl,
-        logger,
-        // A spy over the real fetch: every request still goes to the controller.
-        fetch: async (input, init) => {
-          const response = await fetch(input, init);
-          answers.push(`${response.url.split('/').at(-1) ?? ''} ${response.status}`);
-          return response;
-        },
-      });
-      return { workerSid, desktop, plugin, logger, answers };
-    };
-    const a = agent('a');
-    const b = agent('b');
-
-    const { callSid } = emu.taskrouter.placeQueuedCall({
-      from: '+15550100001',
-      to: '+15550100002',
-    });
-    const offered = (workerSid: string) =>
-      until(
-        () =>
-          emu
-            .state()
-            .taskrouter.reservations.find(
-              (r) => r.workerSid === workerSid && r.status === 'pending',
-            ),
-        (r) => r !== undefined,
-        `a reservation for ${workerSid}`,
-      );
-    const segments = async (): Promise<SegmentView[]> => {
-      const response = await fetch(`${controllerUrl}/v1/calls/${callSid}`);
-      if (response.status === 404) return [];
-      return ((await response.json()) as { segments: SegmentView[] }).segments;
-    };
-    const segmentOf = async (reservationSid: string) =>
-      (await segments()).find((s) => s.reservationSid === reservationSid);
-
+    const { emu, controllerUrl, a, b, callSid, offered, segments, segmentOf } = openCall(stack);
     // A accepts: the plugin's conference options are what reaches the emulator's accept.
     const reservationA = (await offered(a.workerSid))?.sid ?? '';
     const taskA = await a.desktop.accept(reservationA);
@@ -200,5 +204,62 @@ describe('the Flex plugin on the real stack (plugin driver, rest, customer leg)'
     expect(b.answers).toEqual(['start 200', 'stop 200', 'stop 200']);
     expect([...a.logger.at('error'), ...b.logger.at('error')]).toEqual([]);
     expect([...a.desktop.actions.listenerErrors, ...b.desktop.actions.listenerErrors]).toEqual([]);
+  }, 60_000);
+  it('twiml: a cold transfer A → B waits for prepare-transfer to protect the customer leg', async () => {
+    stack = await startStack({ strategy: 'twiml', leg: 'customer', driver: 'plugin' });
+    const { emu, a, b, callSid, offered, segments, segmentOf } = openCall(stack);
+    const reservationA = (await offered(a.workerSid))?.sid ?? '';
+    await a.desktop.accept(reservationA);
+    await until(
+      () => segmentOf(reservationA),
+      (s) => s?.streams[0]?.state === 'streaming',
+      'A streaming',
+    );
+
+    emu.taskrouter.setActivity(b.workerSid, 'Available');
+    const before = emu.events().at(-1)?.seq ?? 0;
+    await a.desktop.transfer(reservationA, b.workerSid, 'COLD');
+    // Flex awaited the plugin's prepare-transfer: the controller's update of the customer's
+    // participant (endConferenceOnExit=false, twiml strategy) precedes Flex's transfer.
+    const events = emu.events().filter((e) => e.seq > before);
+    const protect = events.findIndex(
+      (e) =>
+        e.type === 'rest.request' &&
+        e.operation === 'UpdateParticipant' &&
+        String(e.path).endsWith(`/Participants/${callSid}.json`) &&
+        e.status === 200,
+    );
+    const transfer = events.findIndex((e) => e.type === 'flex.action' && e.action === 'transfer');
+    expect(protect).toBeGreaterThanOrEqual(0);
+    expect(transfer).toBeGreaterThan(protect);
+
+    const reservationB = (await offered(b.workerSid))?.sid ?? '';
+    await b.desktop.accept(reservationB);
+    await until(
+      () => segments(),
+      (list) =>
+        list.find((s) => s.reservationSid === reservationA)?.state === 'ended' &&
+        list.find((s) => s.reservationSid === reservationB)?.streams[0]?.state === 'streaming',
+      "A's segment ended and B's streaming",
+    );
+
+    // A's reservation wrapped when A left; A completes it after a reload (no task in the payload).
+    await a.desktop.complete(reservationA);
+    await b.desktop.wrapup(reservationB);
+    await b.desktop.complete(reservationB);
+    const final = await until(
+      () => segments(),
+      (list) =>
+        list.length === 2 &&
+        list.every((s) => s.state === 'ended' && s.streams.every((st) => st.state !== 'streaming')),
+      'every segment ended',
+    );
+    expect(final.map((s) => [s.workerSid, s.streams.length])).toEqual([
+      [a.workerSid, 1],
+      [b.workerSid, 1],
+    ]);
+    expect(a.answers).toEqual(['start 200', 'prepare-transfer 200', 'stop 200']);
+    expect(b.answers).toEqual(['start 200', 'stop 200', 'stop 200']);
+    expect([...a.logger.at('error'), ...b.logger.at('error')]).toEqual([]);
   }, 60_000);
 });

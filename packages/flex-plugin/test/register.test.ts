@@ -401,10 +401,12 @@ describe('registerFlexStreams', () => {
     expect(controller.requests.map((r) => r.body.idempotencyKey)).toEqual(['key-1', 'key-2']);
   });
 
-  it('pause of a task that is not a call sends nothing', async () => {
+  it('pause of a task that is not a call, or not a task, sends nothing and does not throw', async () => {
     const handle = register();
     const result = await handle.pause(voiceTask({ taskChannelUniqueName: 'sms' }));
     expect(result.ok).toBe(false);
+    const garbage = await handle.resume(undefined as unknown as FlexTask);
+    expect(garbage.ok ? null : garbage.error.code).toBe('FS_PLUGIN_ERR_BAD_TASK');
     expect(controller.requests).toEqual([]);
   });
 });
