@@ -15,7 +15,7 @@ interface SegmentView {
   workerSid: string;
   state: string;
   pauses: unknown[];
-  streams: { name: string; state: string; sid: string | null }[];
+  streams: { name: string; state: string; sid: string | null; callSid: string }[];
 }
 
 interface Agent {
@@ -25,6 +25,8 @@ interface Agent {
   readonly logger: RecordingLogger;
   /** What each plugin request got back: `action status`. */
   readonly answers: string[];
+  /** The JSON body of each plugin request. */
+  readonly bodies: Record<string, unknown>[];
 }
 
 /** Two agents' Flex desktops with the plugin registered on each, and a queued customer call. */
@@ -43,6 +45,7 @@ function openCall(stack: Stack) {
     const desktop = createFlexDesktop(emu, workerSid);
     const logger = createRecordingLogger();
     const answers: string[] = [];
+    const bodies: Record<string, unknown>[] = [];
     const plugin = registerFlexStreams({
       actions: desktop.actions,
       getToken: () => emu.taskrouter.issueToken(workerSid).token,
@@ -50,12 +53,14 @@ function openCall(stack: Stack) {
       logger,
       // A spy over the real fetch: every request still goes to the controller.
       fetch: async (input, init) => {
+        if (typeof init?.body === 'string')
+          bodies.push(JSON.parse(init.body) as Record<string, unknown>);
         const response = await fetch(input, init);
         answers.push(`${response.url.split('/').at(-1) ?? ''} ${response.status}`);
         return response;
       },
     });
-    return { workerSid, desktop, plugin, logger, answers };
+    return { workerSid, desktop, plugin, logger, answers, bodies };
   };
   const a = agent('a');
   const b = agent('b');
@@ -84,7 +89,7 @@ function openCall(stack: Stack) {
   return { emu, controllerUrl, a, b, callSid, offered, segments, segmentOf };
 }
 
-describe('the Flex plugin on the real stack (plugin driver, customer leg)', () => {
+describe('the Flex plugin on the real stack (plugin driver)', () => {
   let stack: Stack | undefined;
 
   afterEach(async () => {
@@ -261,5 +266,30 @@ describe('the Flex plugin on the real stack (plugin driver, customer leg)', () =
     expect(a.answers).toEqual(['start 200', 'prepare-transfer 200', 'stop 200']);
     expect(b.answers).toEqual(['start 200', 'stop 200', 'stop 200']);
     expect([...a.logger.at('error'), ...b.logger.at('error')]).toEqual([]);
+  }, 60_000);
+  it('rest, worker leg: the plugin names the agent’s own leg, and the stream is on it', async () => {
+    stack = await startStack({ strategy: 'rest', leg: 'worker', driver: 'plugin' });
+    const { emu, a, offered, segmentOf, segments } = openCall(stack);
+    const reservationA = (await offered(a.workerSid))?.sid ?? '';
+    await a.desktop.accept(reservationA);
+    const leg = emu
+      .state()
+      .taskrouter.reservations.find((r) => r.sid === reservationA)?.workerCallSid;
+    expect(leg).toMatch(/^CA/);
+    const streaming = await until(
+      () => segmentOf(reservationA),
+      (s) => s?.streams[0]?.state === 'streaming',
+      'A streaming on their leg',
+    );
+    expect(a.bodies[0]?.workerCallSid).toBe(leg);
+    expect(streaming?.streams[0]?.callSid).toBe(leg);
+    await a.desktop.wrapup(reservationA);
+    await a.desktop.complete(reservationA);
+    await until(
+      () => segments(),
+      (list) => list.length === 1 && list[0]?.state === 'ended',
+      'the segment ended',
+    );
+    expect(a.answers).toEqual(['start 200', 'stop 200', 'stop 200']);
   }, 60_000);
 });
