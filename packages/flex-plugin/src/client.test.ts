@@ -32,6 +32,10 @@ describe('normaliseControllerUrl', () => {
       'wss://x',
       'https://x/?a=1',
       'https://x/#f',
+      // A bare `?` or `#` leaves `search` and `hash` empty but stays in `href`.
+      'http://host/?',
+      'http://host/#',
+      'http://host/api/?',
     ])
       expect(codeOf(() => normaliseControllerUrl(bad))).toBe('FS_PLUGIN_ERR_CONFIG');
   });

@@ -82,7 +82,13 @@ export function normaliseControllerUrl(value: unknown): string {
       { cause },
     );
   }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search !== '' || url.hash) {
+  // `search` and `hash` are empty for a bare `?` or `#`, which `href` keeps: test the text too.
+  if (
+    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    /[?#]/.test(url.href)
+  ) {
     throw new FlexPluginError(
       'FS_PLUGIN_ERR_CONFIG',
       `controllerUrl must be an http(s) URL with no query or fragment, got ${JSON.stringify(value)}`,

@@ -27,10 +27,15 @@ import type {
   FlexActionListener,
   FlexActions,
   FlexConferenceOptions,
+  FlexConferenceParticipant,
   FlexTask,
   TransferTaskPayload,
 } from './flex-types.js';
 import { createConsoleLogger, type PluginLogger } from './logger.js';
+
+/** `prepare-transfer`'s budget: Flex holds the transfer until it answers (facts §6). */
+const TRANSFER_RETRY: RetryOptions = { attempts: 2, baseDelayMs: 250, maxDelayMs: 250 };
+const TRANSFER_TIMEOUT_MS = 3000;
 
 /** The conference events the controller handles (packages/server README "Call end", driver 3). */
 export const CONFERENCE_EVENTS: readonly string[] = ['join', 'leave', 'end'];
@@ -108,13 +113,16 @@ export function conferenceSidOf(task: FlexTask): string | undefined {
  * UNCONFIRMED (facts §6), and it may still name the previous agent's leg.
  */
 export function workerCallSidOf(task: FlexTask): string | undefined {
-  const mine = task.conference?.participants?.find(
-    (p) =>
-      p.participantType === 'worker' &&
-      p.status === 'joined' &&
-      (p.isCurrentWorker === true ||
-        (task.workerSid !== undefined && p.workerSid === task.workerSid)),
-  );
+  const participants: unknown = task.conference?.participants;
+  const mine = (Array.isArray(participants) ? (participants as unknown[]) : [])
+    .filter((p): p is FlexConferenceParticipant => isRecord(p))
+    .find(
+      (p) =>
+        p.participantType === 'worker' &&
+        p.status === 'joined' &&
+        (p.isCurrentWorker === true ||
+          (task.workerSid !== undefined && p.workerSid === task.workerSid)),
+    );
   if (mine?.callSid !== undefined && mine.callSid !== '') return mine.callSid;
   const transferred =
     task.incomingTransferObject !== undefined && task.incomingTransferObject !== null;
@@ -198,6 +206,17 @@ export function registerFlexStreams(deps: FlexStreamsDeps): FlexStreamsHandle {
     ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
     ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }),
   });
+  // Flex waits for `beforeTransferTask`: a controller that does not answer must not hold the
+  // agent's transfer for the full retry budget. Two tries, 3 s each at most.
+  const transferClient = createControllerClient({
+    controllerUrl: deps.controllerUrl,
+    getToken: deps.getToken,
+    logger,
+    ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
+    retry: TRANSFER_RETRY,
+    timeoutMs: Math.min(deps.timeoutMs ?? TRANSFER_TIMEOUT_MS, TRANSFER_TIMEOUT_MS),
+    ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }),
+  });
   const randomId = deps.randomId ?? defaultRandomId;
   const inFlight = new Map<string, Promise<PluginCallResult>>();
 
@@ -209,7 +228,7 @@ export function registerFlexStreams(deps: FlexStreamsDeps): FlexStreamsHandle {
   ): Promise<PluginCallResult> => {
     let result: PluginCallResult;
     try {
-      result = await client.call(action, body);
+      result = await (action === 'prepare-transfer' ? transferClient : client).call(action, body);
     } catch (cause) {
       // The client does not throw; this guards Flex's pipeline against a bug all the same.
       result = {
@@ -253,6 +272,13 @@ export function registerFlexStreams(deps: FlexStreamsDeps): FlexStreamsHandle {
     if (task === undefined || !isVoiceTask(task) || !isRecord(payload)) return;
     const accept = payload as AcceptTaskPayload;
     accept.conferenceOptions ??= {};
+    if (!isRecord(accept.conferenceOptions)) {
+      logger.warn(
+        { taskSid: task.taskSid },
+        'flex-streams: conferenceOptions is not an object; conference callbacks not requested',
+      );
+      return;
+    }
     applyConferenceOptions(accept.conferenceOptions, client.controllerUrl, logger);
   };
 
@@ -302,7 +328,25 @@ export function registerFlexStreams(deps: FlexStreamsDeps): FlexStreamsHandle {
     ['afterWrapupTask', stopOn('wrapup')],
     ['afterCompleteTask', stopOn('completed')],
   ];
-  for (const [name, listener] of listeners) deps.actions.addListener(name, listener);
+  // Whatever a payload holds, nothing is thrown into Flex's pipeline (a throwing before-listener
+  // would only be logged by Flex, but an agent's action must never depend on this plugin).
+  const guarded =
+    (name: string, listener: FlexActionListener): FlexActionListener =>
+    async (payload, abort) => {
+      try {
+        await listener(payload, abort);
+      } catch (error) {
+        logger.error(
+          { listener: name, error: error instanceof Error ? error.message : String(error) },
+          `flex-streams ${name} listener failed; the action goes on`,
+        );
+      }
+    };
+  const registered = listeners.map(([name, listener]): [string, FlexActionListener] => [
+    name,
+    guarded(name, listener),
+  ]);
+  for (const [name, listener] of registered) deps.actions.addListener(name, listener);
 
   const once = (
     action: 'pause' | 'resume',
@@ -330,7 +374,7 @@ export function registerFlexStreams(deps: FlexStreamsDeps): FlexStreamsHandle {
     pause: (task, reason) => once('pause', task, reason === undefined ? {} : { reason }),
     resume: (task) => once('resume', task, {}),
     unregister() {
-      for (const [name, listener] of listeners) deps.actions.removeListener?.(name, listener);
+      for (const [name, listener] of registered) deps.actions.removeListener?.(name, listener);
     },
   };
 }

@@ -275,7 +275,8 @@ describe('registerFlexStreams', () => {
       await actions.invokeAction('TransferTask', { task: voiceTask(), targetSid: WORKER }),
     ).toEqual({ aborted: false });
     expect(transfers).toEqual([WORKER]);
-    expect(controller.requests.filter((r) => r.action === 'prepare-transfer')).toHaveLength(3);
+    // Flex holds the transfer meanwhile: prepare-transfer gets two tries, not the full budget.
+    expect(controller.requests.filter((r) => r.action === 'prepare-transfer')).toHaveLength(2);
     expect(actions.listenerErrors).toEqual([]);
     const [error] = logger.at('error');
     expect(error?.fields).toMatchObject({
@@ -283,8 +284,23 @@ describe('registerFlexStreams', () => {
       code: 'FS_PLUGIN_ERR_UNAVAILABLE',
       serviceCode: 'FS_ERR_X',
       status: 503,
-      attempts: 3,
+      attempts: 2,
     });
+  });
+
+  it('never throws into Flex on odd task data, and still lets the action run', async () => {
+    register();
+    const odd = [
+      { ...voiceTask(), conference: { conferenceSid: 'CFx', participants: {} } },
+      { ...voiceTask(), conference: { conferenceSid: 'CFx', participants: [null, 7] } },
+    ];
+    for (const task of odd) {
+      expect(await actions.invokeAction('AcceptTask', { task })).toEqual({ aborted: false });
+    }
+    expect(
+      await actions.invokeAction('AcceptTask', { task: voiceTask(), conferenceOptions: 'x' }),
+    ).toEqual({ aborted: false });
+    expect(actions.listenerErrors).toEqual([]);
   });
 
   it('wrap-up and complete stop the segment, with the payload sid when task is absent', async () => {
