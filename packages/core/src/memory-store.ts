@@ -62,10 +62,15 @@ export function createMemorySegmentStore(): SegmentStore {
       return Promise.resolve(structuredClone(stored));
     },
     listLiveCalls() {
-      // Map iteration follows insertion, so calls come oldest first.
+      // Oldest first by the earliest segment start; ties keep the order first stored.
       const live = [...idsByCall]
         .filter(([, ids]) => ids.some((id) => byId.get(id)?.state !== 'ended'))
-        .map(([callSid]) => callSid);
+        .map(([callSid, ids]) => ({
+          callSid,
+          since: Math.min(...ids.map((id) => byId.get(id)?.startedAt ?? Infinity)),
+        }))
+        .sort((a, b) => a.since - b.since)
+        .map(({ callSid }) => callSid);
       return Promise.resolve(live);
     },
   };

@@ -145,9 +145,9 @@ export interface SegmentStore {
   listByCall(customerCallSid: string): Promise<Segment[]>;
   put(segment: Segment, expectedVersion: number): Promise<Segment>;
   /**
-   * The customer call SIDs that have at least one segment not ended, in the order this store
-   * first saw them: what the reconciler visits, and where a callback about an agent's leg is
-   * looked up.
+   * The customer call SIDs that have at least one segment not ended, oldest first (by their
+   * earliest segment start; ties in the order first stored): what the reconciler visits, what
+   * `GET /v1/calls` lists, and where a callback about an agent's leg is looked up.
    */
   listLiveCalls(): Promise<string[]>;
 }

@@ -81,10 +81,12 @@ let memoryToken = storedToken();
 
 /** A GET of the API; resolves `{ok, status, body}` or `{ok: false, status: 0, problem}`. */
 async function getJson(url) {
-  const headers = new Headers({ Accept: 'application/json' });
-  if (memoryToken !== null) headers.set('Authorization', `Bearer ${memoryToken}`);
   let response;
   try {
+    // Inside the try: a header the browser refuses (a token it cannot send) is a failure shown
+    // like any other, not an exception that stops the polling.
+    const headers = new Headers({ Accept: 'application/json' });
+    if (memoryToken !== null) headers.set('Authorization', `Bearer ${memoryToken}`);
     response = await fetch(url, { headers, cache: 'no-store' });
   } catch (error) {
     return { ok: false, status: 0, problem: `the service cannot be reached (${String(error)})` };
@@ -251,7 +253,7 @@ function renderCall(call, now) {
 
 // --- polling ---
 
-const state = { timer: null, searched: null };
+const state = { timer: null, searched: null, tokenProblem: null };
 
 function needToken(answer) {
   const form = $('token-form');
@@ -267,9 +269,11 @@ async function refreshLive() {
     const problem = answer.ok ? 'the answer is not JSON' : describeFailure(answer);
     const hint =
       answer.status === 401
-        ? memoryToken === null
-          ? ' Enter the admin token below.'
-          : ' The token given was refused; enter the right one below.'
+        ? state.tokenProblem !== null
+          ? ` ${state.tokenProblem}`
+          : memoryToken === null
+            ? ' Enter the admin token below.'
+            : ' The token given was refused; enter the right one below.'
         : '';
     showStatus(status, `${problem}${hint}`, 'problem');
     if (answer.status !== 0) {
@@ -328,6 +332,15 @@ function start() {
     const input = $('token-input');
     const token = input.value.trim();
     if (token === '') return;
+    // The service's admin token is visible ASCII (FLEX_STREAMS_ADMIN_TOKEN): anything else can
+    // never match, and a browser cannot even send it.
+    if (!/^[\x21-\x7e]+$/.test(token)) {
+      state.tokenProblem =
+        'The token typed has characters an admin token never has (only visible ASCII): check it and try again.';
+      void tick();
+      return;
+    }
+    state.tokenProblem = null;
     storeToken(token);
     input.value = '';
     void tick();

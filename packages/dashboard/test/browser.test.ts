@@ -237,6 +237,11 @@ describe.skipIf(!runInBrowser)('the dashboard in Chromium', () => {
       await page.locator('#token-form').waitFor();
       expect(await page.locator('#live-count').textContent()).toBe('?');
 
+      // A token no admin token can be (not visible ASCII): said so, and nothing sent with it.
+      await page.locator('#token-input').fill('пароль-неверный-123');
+      await page.locator('#token-form button[type="submit"]').click();
+      await status.filter({ hasText: 'only visible ASCII' }).waitFor();
+
       await page.locator('#token-input').fill('a-wrong-token-0123456789');
       await page.locator('#token-form button[type="submit"]').click();
       await status.filter({ hasText: 'The token given was refused' }).waitFor();

@@ -125,11 +125,12 @@ describe('loadServiceConfig', () => {
       TWILIO_API_KEY_SID: KEY,
       TWILIO_WORKSPACE_SID: 'WS123',
       FLEX_STREAMS_RECONCILE_INTERVAL_MS: '500',
-      FLEX_STREAMS_ADMIN_TOKEN: 'short',
+      FLEX_STREAMS_ADMIN_TOKEN: 'shört',
     });
     for (const expected of [
       'FLEX_STREAMS_RECONCILE_INTERVAL_MS must be 0 (off) or from 1000 to 3600000',
       'FLEX_STREAMS_ADMIN_TOKEN must be at least 16 characters',
+      'FLEX_STREAMS_ADMIN_TOKEN must be visible ASCII characters',
       'TWILIO_WORKSPACE_SID must be "WS" followed by 32 hex digits',
       'TWILIO_ACCOUNT_SID must be "AC" followed by 32 hex digits',
       'FLEX_STREAMS_PORT must be from 0 to 65535',

@@ -228,8 +228,10 @@ const ENV_FIELDS = {
     z
       .string()
       .min(16, { error: 'FLEX_STREAMS_ADMIN_TOKEN must be at least 16 characters' })
-      .refine((value) => !/\s/.test(value), {
-        error: 'FLEX_STREAMS_ADMIN_TOKEN must not contain spaces',
+      .refine((value) => /^[\x21-\x7e]+$/.test(value), {
+        // HTTP clients send header values as bytes, browsers as Latin-1: only visible ASCII is
+        // the same token for every client (RFC 6750 tokens are ASCII too).
+        error: 'FLEX_STREAMS_ADMIN_TOKEN must be visible ASCII characters, no spaces',
       })
       .optional(),
   ),

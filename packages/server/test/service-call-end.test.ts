@@ -167,7 +167,7 @@ describe('call end with no stream running (rest, reconciler timer off)', () => {
     ]);
     expect(before.body.live).toBe(before.body.calls.length);
     expect((await list('?limit=1')).body.calls).toHaveLength(1);
-    for (const bad of ['?limit=0', '?limit=abc', '?limit=501']) {
+    for (const bad of ['?limit=0', '?limit=abc', '?limit=501', '?limit=0x1', '?limit=1e0']) {
       const answer = await list(bad);
       expect(answer.status).toBe(400);
       expect(answer.body.error.code).toBe('FS_ERR_INVALID_INPUT');

@@ -103,6 +103,14 @@ export function describeSegmentStoreContract(
       expect(await store.listLiveCalls()).toEqual([callA]);
     });
 
+    it('lists live calls oldest first by their earliest segment start, whatever the storing order', async () => {
+      const store = await makeStore();
+      const [early, late] = [makeSid('CA', 7), makeSid('CA', 4)];
+      await store.put({ ...segment(1, late), startedAt: 2_000 }, 0);
+      await store.put({ ...segment(2, early), startedAt: 1_000 }, 0);
+      expect(await store.listLiveCalls()).toEqual([early, late]);
+    });
+
     it('lets exactly one of two concurrent writes from the same version win', async () => {
       const store = await makeStore();
       const first = await store.put(segment(1), 0);

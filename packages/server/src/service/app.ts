@@ -358,7 +358,7 @@ export async function createServiceApp(deps: ServiceAppDeps): Promise<ServiceApp
   app.get<{ Querystring: { limit?: string } }>('/v1/calls', async (request) => {
     checkAdmin(request);
     const raw = request.query.limit;
-    const limit = raw === undefined ? MAX_LISTED_CALLS : Number(raw);
+    const limit = raw === undefined ? MAX_LISTED_CALLS : /^\d{1,4}$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LISTED_CALLS) {
       throw createFsError(
         'FS_ERR_INVALID_INPUT',

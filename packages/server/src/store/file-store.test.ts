@@ -96,6 +96,18 @@ describe('openFileSegmentStore persistence', () => {
   });
 });
 
+describe('live calls after a reopen', () => {
+  it('come oldest first by their segments, not in file-name order', async () => {
+    const dataDir = await tempDir();
+    const store = await openFileSegmentStore({ dataDir, durable: false });
+    const [older, newer] = [`CA${'f'.repeat(32)}`, `CA${'0'.repeat(31)}1`];
+    await store.put({ ...segment(1, older), startedAt: Date.now() - 600_000 }, 0);
+    await store.put({ ...segment(2, newer), startedAt: Date.now() - 60_000 }, 0);
+    const reopened = await openFileSegmentStore({ dataDir, durable: false });
+    expect(await reopened.listLiveCalls()).toEqual([older, newer]);
+  });
+});
+
 describe('retention (prune)', () => {
   it('deletes the calls whose every segment ended before the cut-off, and only those', async () => {
     const dataDir = await tempDir();

@@ -139,6 +139,11 @@ async function writeAtomically(file: string, text: string, durable: boolean): Pr
 
 const CALL_FILE = /^(CA[0-9a-fA-F]{32})\.json$/;
 
+/** When a call began, for ordering: its earliest segment start (segments that never started last). */
+function earliestStart(segments: readonly Segment[]): number {
+  return Math.min(...segments.map((s) => s.startedAt ?? Infinity));
+}
+
 /**
  * Opens (creating when missing) the store under `dataDir`: every call file is read and checked
  * now, so a corrupt file stops the start-up with an error naming it, instead of surfacing in the
@@ -304,10 +309,13 @@ export async function openFileSegmentStore(
       return removed;
     },
     listLiveCalls() {
-      // Calls are read at open in file-name order, then added as first written.
+      // Oldest first by the earliest segment start: after a restart the map holds the calls in
+      // file-name order, which says nothing of their age. A stable sort keeps ties in that order.
       const live = [...calls]
         .filter(([, segments]) => segments.some((s) => s.state !== 'ended'))
-        .map(([callSid]) => callSid);
+        .map(([callSid, segments]) => ({ callSid, since: earliestStart(segments) }))
+        .sort((a, b) => a.since - b.since)
+        .map(({ callSid }) => callSid);
       return Promise.resolve(live);
     },
   };
