@@ -512,20 +512,6 @@ async function startStream(work: CallWork, segment: Segment): Promise<RecordedEr
 }
 
 /**
- * Twilio stopped a stream the controller did not stop. Streams stop on their own when their call
- * ends (twilio-facts §1, §2) and Twilio sends no other sign of that to this service, so the call's
- * status is read: true when the call is over (a final status, or 20404/21220). When it cannot be
- * read, the error is recorded and the segment is left as it is (false).
- */
-async function streamCallEnded(
-  work: CallWork,
-  segment: Segment,
-  stream: SegmentStream,
-): Promise<boolean> {
-  return (await callIsOver(work, segment, stream.callSid)) === true;
-}
-
-/**
  * Reads `callSid`'s status (FetchCall, retried): true when the call is over (a final status, or
  * 20404/21220), false while it goes on, null when it could not be read (recorded on `segment`).
  */
@@ -1185,7 +1171,12 @@ export function createStreamController(deps: ControllerDeps): StreamController {
           return result('duplicate', `stream is already ${stream.state}`, [segment]);
         }
         if (input.event === 'stream-stopped') {
-          if (isSegmentLive(segment) && (await streamCallEnded(work, segment, stream))) {
+          // Streams stop on their own when their call ends (twilio-facts §1, §2), with no other
+          // sign of it: the stream's call is read. Unreadable: recorded, the segment left as is.
+          if (
+            isSegmentLive(segment) &&
+            (await callIsOver(work, segment, stream.callSid)) === true
+          ) {
             // The segment's leg is gone, so is the segment: the customer's call ends them all,
             // an agent's own leg only theirs.
             setStreamState(work, segment, stream, 'stopped', 'stop', 'call-ended');

@@ -7,11 +7,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFakeVoice, makeSid, makeTestSegment } from '@flex-streams/core/testing';
-import { pino } from 'pino';
+import { makeSid, makeTestSegment } from '@flex-streams/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadServiceConfig, openFileSegmentStore, startService } from '../src/index.js';
-import type { ErrorAnswer } from './service-harness.js';
+import { openFileSegmentStore } from '../src/index.js';
+import { startOnDataDir, type ErrorAnswer } from './service-harness.js';
 
 const MINUTE = 60_000;
 const ADMIN_TOKEN = 'outside-operator-token-0123456789';
@@ -45,25 +44,7 @@ async function dataDirWithCalls() {
   return { dataDir, calls };
 }
 
-async function start(dataDir: string, env: Record<string, string>) {
-  const config = loadServiceConfig({
-    TWILIO_ACCOUNT_SID: makeSid('AC', 1),
-    TWILIO_AUTH_TOKEN: 'auth-token',
-    FLEX_STREAMS_STREAM_URL: 'wss://receiver.example.com/media',
-    FLEX_STREAMS_PUBLIC_URL: 'https://controller.example.com',
-    FLEX_STREAMS_PORT: '0',
-    FLEX_STREAMS_DATA_DIR: dataDir,
-    // No reconciler pass: the fake Twilio knows none of these calls and would end them.
-    FLEX_STREAMS_RECONCILE_INTERVAL_MS: '0',
-    ...env,
-  });
-  return startService(config, {
-    logger: pino({ level: 'silent' }),
-    voice: createFakeVoice(),
-    taskRouter: null,
-    tokens: { validate: () => Promise.reject(new Error('no tokens in this test')) },
-  });
-}
+const start = startOnDataDir;
 
 interface CallsAnswer {
   live: number;

@@ -18,6 +18,7 @@ import {
   type StreamStoppedEvent,
 } from '@flex-streams/receiver';
 import type { Segment } from '@flex-streams/core';
+import { createFakeVoice } from '@flex-streams/core/testing';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { loadServiceConfig, startService, type RunningService } from '../src/index.js';
@@ -344,5 +345,32 @@ export function plugin(
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
     body: JSON.stringify(body),
+  });
+}
+
+/**
+ * The service alone on `dataDir` (its file store), with the core's fake Twilio, no TaskRouter and
+ * no reconciler pass (the fake knows none of the stored calls and would end them): for tests of
+ * what the service does with its data directory. `env` adds or overrides variables.
+ */
+export function startOnDataDir(
+  dataDir: string,
+  env: Readonly<Record<string, string>> = {},
+): Promise<RunningService> {
+  const config = loadServiceConfig({
+    TWILIO_ACCOUNT_SID: `AC${'1'.repeat(32)}`,
+    TWILIO_AUTH_TOKEN: 'auth-token',
+    FLEX_STREAMS_STREAM_URL: 'wss://receiver.example.com/media',
+    FLEX_STREAMS_PUBLIC_URL: 'https://controller.example.com',
+    FLEX_STREAMS_PORT: '0',
+    FLEX_STREAMS_DATA_DIR: dataDir,
+    FLEX_STREAMS_RECONCILE_INTERVAL_MS: '0',
+    ...env,
+  });
+  return startService(config, {
+    logger: pino({ level: 'silent' }),
+    voice: createFakeVoice(),
+    taskRouter: null,
+    tokens: { validate: () => Promise.reject(new Error('no Flex tokens in this test')) },
   });
 }

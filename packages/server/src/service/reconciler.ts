@@ -8,6 +8,7 @@
  */
 import type { StreamController } from '@flex-streams/core';
 import type { Logger } from 'pino';
+import { startPeriodic } from './periodic.js';
 
 /** What one pass did. */
 export interface ReconcileReport {
@@ -49,7 +50,6 @@ export interface ReconcilerOptions {
 /** Starts the timer (unless `intervalMs` is 0). The timer never keeps the process alive. */
 export function startReconciler(options: ReconcilerOptions): Reconciler {
   const { controller, logger, intervalMs } = options;
-  let timer: NodeJS.Timeout | null = null;
   let stopped = false;
   let running: Promise<ReconcileReport> = Promise.resolve({ calls: 0, changed: 0, failed: 0 });
 
@@ -97,24 +97,19 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
     return running;
   }
 
-  function schedule(): void {
-    if (stopped || intervalMs === 0) return;
-    timer = setTimeout(() => {
-      timer = null;
+  const timer = startPeriodic({
+    intervalMs,
+    run: () => {
       const full = fullEvery > 0 && timerPasses % fullEvery === 0;
       timerPasses += 1;
-      void runOnce({ full }).finally(schedule);
-    }, intervalMs);
-    timer.unref();
-  }
-
-  schedule();
+      return runOnce({ full });
+    },
+  });
   return {
     runOnce,
     async stop() {
       stopped = true;
-      if (timer !== null) clearTimeout(timer);
-      timer = null;
+      await timer.stop();
       await running.catch(() => undefined);
     },
   };

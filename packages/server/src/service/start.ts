@@ -32,6 +32,7 @@ import { STREAM_STATUS_PATH, type ServiceConfig } from '../config.js';
 import { openFileSegmentStore, type FileSegmentStore } from '../store/file-store.js';
 import { createServiceApp } from './app.js';
 import { createServiceMetrics } from './metrics.js';
+import { startPeriodic, type Periodic } from './periodic.js';
 import { startReconciler, type Reconciler } from './reconciler.js';
 
 /** Optional replacements of the ports `startService` builds from the config (tests, embedding). */
@@ -258,44 +259,29 @@ const DAY_MS = 86_400_000;
 
 /**
  * Deletes the call files whose every segment ended more than `days` ago: at start-up, then every
- * hour. Failures are logged and tried again at the next check; the timer never keeps the process
- * alive.
+ * hour. Failures are logged and tried again at the next check.
  */
 function startRetention(
   store: FileSegmentStore,
   days: number,
   clock: Clock,
   logger: Logger,
-): { stop(): Promise<void> } {
-  let timer: NodeJS.Timeout | null = null;
-  let stopped = false;
-  let running: Promise<void> = Promise.resolve();
-  const check = async (): Promise<void> => {
-    try {
-      const removed = await store.prune(clock.now() - days * DAY_MS);
-      if (removed.length > 0) {
-        logger.info(
-          { removed: removed.length, retentionDays: days },
-          `retention: removed the segments of ${removed.length} call(s) ended over ${days} day(s) ago`,
-        );
+): Periodic {
+  return startPeriodic({
+    intervalMs: RETENTION_CHECK_MS,
+    immediately: true,
+    run: async () => {
+      try {
+        const removed = await store.prune(clock.now() - days * DAY_MS);
+        if (removed.length > 0) {
+          logger.info(
+            { removed: removed.length, retentionDays: days },
+            `retention: removed the segments of ${removed.length} call(s) ended over ${days} day(s) ago`,
+          );
+        }
+      } catch (error) {
+        logger.error({ err: error }, 'retention: could not remove old call files');
       }
-    } catch (error) {
-      logger.error({ err: error }, 'retention: could not remove old call files');
-    }
-  };
-  const schedule = (): void => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = check().finally(schedule);
-    }, RETENTION_CHECK_MS);
-    timer.unref();
-  };
-  running = check().finally(schedule);
-  return {
-    async stop() {
-      stopped = true;
-      if (timer !== null) clearTimeout(timer);
-      await running;
     },
-  };
+  });
 }
